@@ -1,0 +1,67 @@
+package action
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mlops-series/mlops-series/internal/series"
+)
+
+// ListItem is one chapter of the series, available or coming.
+type ListItem struct {
+	ID        string   `json:"id"`
+	Number    int      `json:"number"`
+	Slug      string   `json:"slug"`
+	TitleKo   string   `json:"titleKo"`
+	TitleEn   string   `json:"titleEn"`
+	Tools     string   `json:"tools"`
+	Post      string   `json:"post"`
+	Available bool     `json:"available"`
+	Requires  []string `json:"requires,omitempty"`
+}
+
+// List returns the whole series in order; only chapters with a spec are available.
+func (e *Env) List() []ListItem {
+	var out []ListItem
+	for _, en := range e.Lib.TOC.Chapters {
+		it := ListItem{ID: en.ID(), Number: en.Number, Slug: en.Slug, TitleKo: en.Title.Ko, TitleEn: en.Title.En,
+			Tools: en.Tools, Post: en.PostURL(e.Lib.TOC.BaseURL)}
+		if ch, ok := e.Lib.Chapters[en.ID()]; ok {
+			it.Available = true
+			it.Requires = ch.Requires
+			it.Post = ch.Post.URL
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+func hasComponent(cs []series.Component, name string) bool {
+	for _, c := range cs {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func componentNames(cs []series.Component) string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseEndpoints turns NAME=URL flags into a map.
+func ParseEndpoints(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" || !(strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")) {
+			return nil, fmt.Errorf("--endpoint %q: want NAME=URL, e.g. mlflow=http://127.0.0.1:5000", f)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,309 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mlops-series/mlops-series/internal/check"
+	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/deploy"
+	"github.com/mlops-series/mlops-series/internal/series"
+)
+
+// UpOptions tune `up`.
+type UpOptions struct {
+	// Timeout bounds each component's wait when its spec sets none (default 5m).
+	Timeout time.Duration
+	// SkipChecks leaves the chapter's checks out.
+	SkipChecks bool
+	// JUnit writes the checks' JUnit report to this file.
+	JUnit string
+	// Endpoints replace port-forwards for functional checks (NAME=URL).
+	Endpoints map[string]string
+}
+
+// Up brings up a chapter and everything it requires, in dependency order, then runs its checks.
+func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
+	p, err := e.PlanChapter(name)
+	if err != nil {
+		return err
+	}
+	ch := p.Target
+	e.header(ch)
+
+	// preflight: what the closure asks of the cluster, from the rendered manifests.
+	st := e.UI.Start("preflight: rendering " + ch.ID() + " and what it requires")
+	var total deploy.Footprint
+	for _, r := range p.Releases() {
+		m, err := deploy.Render(ctx, r)
+		if err != nil {
+			st.Fail("preflight: render failed", err.Error())
+			return err
+		}
+		f, err := deploy.Measure(m)
+		if err != nil {
+			st.Fail("preflight: render failed", err.Error())
+			return err
+		}
+		total.Add(f)
+	}
+	st.OK(fmt.Sprintf("preflight: %d components, %d MiB memory and %dm CPU requested",
+		len(p.Releases()), total.MiB(), total.MilliCPU()))
+
+	// cluster
+	st = e.UI.Start("cluster: " + e.Provisioner.Name())
+	cl, err := e.Provisioner.Ensure(ctx)
+	if err != nil {
+		st.Fail("cluster: "+e.Provisioner.Name()+" not available", err.Error())
+		return err
+	}
+	verb := "ready"
+	if cl.Created {
+		verb = "created"
+	}
+	st.OK(fmt.Sprintf("cluster %s (%s, Kubernetes %s) %s", cl.Name, cl.Provider, cl.Version, verb))
+
+	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
+	ledger := deploy.Ledger{CS: cl.CS}
+	for _, c := range p.Chapters {
+		if err := e.upChapter(ctx, helm, ledger, c, p.Waves[c.ID()], o); err != nil {
+			return err
+		}
+	}
+	if !o.SkipChecks && len(ch.Checks) > 0 {
+		if err := e.runChecks(ctx, cl, ch, o.Endpoints, o.JUnit); err != nil {
+			return err
+		}
+	}
+	e.footer(ch)
+	return nil
+}
+
+func (e *Env) header(ch *series.Chapter) {
+	e.UI.Printf("chapter %d · %s · post: %s\n", ch.Number, ch.Title.En, ch.Post.URL)
+}
+
+func (e *Env) footer(ch *series.Chapter) {
+	for _, o := range ch.Open {
+		e.UI.Printf("open:  mlops-series open %s\n", o.Name)
+	}
+	e.UI.Printf("read:  %s\n", ch.Post.Link(ch.Post.Section))
+	if next, ok, avail := e.Lib.Next(ch.ID()); ok {
+		if avail {
+			e.UI.Printf("next:  mlops-series up %s\n", next.ID())
+		} else {
+			e.UI.Printf("next:  %s (%s) is coming\n", next.ID(), next.Title.En)
+		}
+	}
+}
+
+func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Ledger, ch *series.Chapter, waves [][]*deploy.Release, o UpOptions) error {
+	entries, err := ledger.Read(ctx)
+	if err != nil {
+		return err
+	}
+	entry, had := entries[ch.ID()]
+	entry.Chapter = ch.ID()
+	if !had {
+		entry.InstalledAt = time.Now().UTC()
+	}
+	entry.Complete = false
+	byName := map[string]deploy.ComponentEntry{}
+	for _, c := range entry.Components {
+		byName[c.Namespace+"/"+c.Name] = c
+	}
+	for _, w := range waves {
+		for _, r := range w {
+			if _, ok := byName[r.Key()]; !ok {
+				byName[r.Key()] = deploy.ComponentEntry{Name: r.Name(), Namespace: r.Namespace(), Chart: r.Chart.Metadata.Name, Version: r.Version()}
+			}
+		}
+	}
+	// Namespaces: create the missing ones and remember that this chapter created them.
+	for _, w := range waves {
+		for _, r := range w {
+			created, err := helm.EnsureNamespace(ctx, r.Namespace(), ch.ID())
+			if err != nil {
+				return err
+			}
+			if created && !contains(entry.Namespaces, r.Namespace()) {
+				entry.Namespaces = append(entry.Namespaces, r.Namespace())
+			}
+		}
+	}
+	entry.Components = sortedComponents(byName)
+	// Record the intent before acting, so an interrupted up is visible to status and down.
+	if err := ledger.Put(ctx, entry); err != nil {
+		return err
+	}
+	var failed []string
+	for _, w := range waves {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		errs := make([]error, len(w))
+		for i, r := range w {
+			wg.Add(1)
+			go func(i int, r *deploy.Release) {
+				defer wg.Done()
+				timeout := r.Component.Timeout.Or(o.Timeout)
+				if timeout == 0 {
+					timeout = 5 * time.Minute
+				}
+				st := e.UI.Start(fmt.Sprintf("%s %s (namespace %s)", r.Name(), r.Version(), r.Namespace()))
+				out, err := helm.Apply(ctx, r, timeout)
+				if err != nil {
+					st.Fail(fmt.Sprintf("%s %s failed (namespace %s)", r.Name(), r.Version(), r.Namespace()),
+						err.Error()+"\nread: "+ch.Post.Link(r.Component.Section))
+					errs[i] = err
+					return
+				}
+				mu.Lock()
+				c := byName[r.Key()]
+				c.Digest, c.Revision, c.Version = r.Digest, out.Revision, r.Version()
+				byName[r.Key()] = c
+				mu.Unlock()
+				text := fmt.Sprintf("%s %s %s (namespace %s, revision %d)", r.Name(), r.Version(), out.Action, r.Namespace(), out.Revision)
+				if out.Action == "unchanged" {
+					st.Skip(text)
+				} else {
+					st.OK(text)
+				}
+				if out.Note != "" {
+					e.UI.Printf("   note: %s\n", out.Note)
+				}
+			}(i, r)
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				failed = append(failed, w[i].Name())
+			}
+		}
+		if len(failed) > 0 {
+			entry.Components = sortedComponents(byName)
+			if perr := ledger.Put(context.WithoutCancel(ctx), entry); perr != nil {
+				e.UI.Errorf("   could not update the ledger: %v\n", perr)
+			}
+			e.UI.Errorf("%s is partly installed (failed: %s). Fix the cause and run `mlops-series up %s` again to converge, or `mlops-series down %s` to remove it.\n",
+				ch.ID(), strings.Join(failed, ", "), ch.ID(), ch.ID())
+			return fmt.Errorf("up %s: %w", ch.ID(), errors.Join(errs...))
+		}
+	}
+	entry.Components = sortedComponents(byName)
+	entry.Complete = true
+	return ledger.Put(ctx, entry)
+}
+
+func sortedComponents(m map[string]deploy.ComponentEntry) []deploy.ComponentEntry {
+	out := make([]deploy.ComponentEntry, 0, len(m))
+	for _, c := range m {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name })
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Chapter, endpoints map[string]string, junit string) error {
+	r := &check.Runner{Endpoints: endpoints}
+	if cl != nil {
+		r.CS, r.REST = cl.CS, cl.REST
+	}
+	st := e.UI.Start(fmt.Sprintf("checks of %s (%d)", ch.ID(), len(ch.Checks)))
+	results := r.Run(ctx, ch)
+	passed, failed, skipped := check.Summary(results)
+	summary := fmt.Sprintf("checks %d/%d passed", passed, len(results)-skipped)
+	if skipped > 0 {
+		summary += fmt.Sprintf(", %d skipped", skipped)
+	}
+	names := make([]string, 0, len(results))
+	for _, res := range results {
+		names = append(names, res.Name)
+	}
+	if failed == 0 {
+		st.OK(summary + ": " + strings.Join(names, ", "))
+	} else {
+		st.Fail(summary, "")
+	}
+	e.printResults(results)
+	if junit != "" {
+		if err := check.WriteJUnit(junit, results); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		var bad []string
+		for _, res := range results {
+			if !res.Passed {
+				bad = append(bad, res.Name)
+			}
+		}
+		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("check %s: %d of %d checks failed: %s", ch.ID(), failed, len(results), strings.Join(bad, ", "))}
+	}
+	return nil
+}
+
+// printResults prints one line per check (sorted by name), with details under failures.
+func (e *Env) printResults(results []check.Result) {
+	for _, res := range results {
+		text := res.Name + ": " + firstLine(res.Message)
+		switch {
+		case res.Skipped:
+			e.UI.Printf("    ↷ %s\n", text)
+		case res.Passed:
+			e.UI.Printf("    ✓ %s%s%.1fs\n", text, pad(text, 66), res.Duration.Seconds())
+		default:
+			e.UI.Errorf("    ✗ %s%s%.1fs\n", text, pad(text, 66), res.Duration.Seconds())
+			if rest := restLines(res.Message); rest != "" {
+				e.UI.Errorf("%s\n", indentLines(rest, "      "))
+			}
+			if res.Via != "" {
+				e.UI.Errorf("      via: %s\n", res.Via)
+			}
+			e.UI.Errorf("      read: %s\n", res.Read)
+		}
+	}
+}
+
+func pad(s string, n int) string {
+	k := n - len([]rune(s))
+	if k < 1 {
+		k = 1
+	}
+	return strings.Repeat(" ", k)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func restLines(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimRight(s[i+1:], "\n")
+	}
+	return ""
+}
+
+func indentLines(s, pre string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = pre + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,169 @@
+// Package cli builds the command tree: one file per verb; flags bind onto options and each RunE
+// calls one action.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	mlopsseries "github.com/mlops-series/mlops-series"
+	"github.com/mlops-series/mlops-series/internal/action"
+	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/series"
+	"github.com/mlops-series/mlops-series/internal/ui"
+)
+
+// Globals are the flags every command takes.
+type Globals struct {
+	Kubeconfig string
+	Context    string
+	Verbose    bool
+	Quiet      bool
+	Output     string
+	SeriesDir  string
+	// Out and Err replace stdout/stderr (tests).
+	Out, Err io.Writer
+}
+
+// NewRoot builds the root command.
+func NewRoot(out, errw io.Writer) *cobra.Command {
+	g := &Globals{Out: out, Err: errw}
+	root := &cobra.Command{
+		Use:   "mlops-series",
+		Short: "The runnable companion of the series \"Zero부터 시작하는 MLOps 도구와 활용\"",
+		Long: `mlops-series brings up, on a local kind cluster or any Kubernetes cluster (--context), exactly the
+stack a chapter of the series explains, waits for it, and proves it works with smoke checks that use
+each tool's real API. Every step names the post section that explains it.
+
+Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no container engine).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errw)
+	f := root.PersistentFlags()
+	f.StringVar(&g.Kubeconfig, "kubeconfig", "", "kubeconfig file of an existing cluster (default: the kind cluster mlops-series)")
+	f.StringVar(&g.Context, "context", "", "kubeconfig context of an existing cluster to use instead of kind")
+	f.BoolVarP(&g.Verbose, "verbose", "v", false, "print more detail")
+	f.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
+	f.StringVarP(&g.Output, "output", "o", "text", "output format where output is data: text, json or yaml")
+	f.StringVar(&g.SeriesDir, "series", "", "read the series from this folder instead of the embedded one (the author's workflow)")
+	root.AddCommand(
+		newListCmd(g), newUpCmd(g), newCheckCmd(g), newStatusCmd(g), newDownCmd(g),
+		newRenderCmd(g), newDocsCmd(g), newValidateCmd(g), newVersionCmd(g),
+	)
+	return root
+}
+
+func (g *Globals) ui() *ui.UI {
+	u := ui.New(ui.Normal)
+	if g.Out != nil {
+		u.Out = g.Out
+	}
+	if g.Err != nil {
+		u.Err = g.Err
+		if g.Err != os.Stderr {
+			u.TTY, u.Color = false, false
+		}
+	}
+	switch {
+	case g.Quiet:
+		u.Level = ui.Quiet
+	case g.Verbose:
+		u.Level = ui.Verbose
+	}
+	return u
+}
+
+// env loads the series and picks the provisioner.
+func (g *Globals) env() (*action.Env, error) {
+	if g.Output != "text" && g.Output != "json" && g.Output != "yaml" {
+		return nil, fmt.Errorf("--output %q: want text, json or yaml", g.Output)
+	}
+	seriesFS, origin, charts := mlopsseries.Series(), "embedded series", mlopsseries.Charts()
+	if g.SeriesDir != "" {
+		st, err := os.Stat(g.SeriesDir)
+		if err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--series %s: not a folder", g.SeriesDir)
+		}
+		seriesFS, origin = os.DirFS(g.SeriesDir), g.SeriesDir
+		if d := filepath.Join(g.SeriesDir, "..", "charts"); isDir(d) {
+			charts = os.DirFS(d)
+		}
+	}
+	lib, err := series.Load(seriesFS, origin)
+	if err != nil {
+		return nil, fmt.Errorf("invalid series (%s):\n%w", origin, err)
+	}
+	var prov cluster.Provisioner
+	if g.Context != "" || g.Kubeconfig != "" {
+		prov = &cluster.Existing{Kubeconfig: g.Kubeconfig, Context: g.Context}
+	} else {
+		u := g.ui()
+		prov = &cluster.Kind{Config: mlopsseries.KindConfig(), Progress: func(s string) { u.Debugf("%s", s) }}
+	}
+	return &action.Env{Lib: lib, Charts: charts, UI: g.ui(), Provisioner: prov}, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// printData writes v as json or yaml on stdout; text is written by the caller.
+func (g *Globals) printData(cmd *cobra.Command, v any) error {
+	switch g.Output {
+	case "json":
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+		return err
+	case "yaml":
+		b, err := yaml.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = cmd.OutOrStdout().Write(b)
+		return err
+	}
+	return fmt.Errorf("unsupported output %q", g.Output)
+}
+
+// completeChapters offers the available chapters for shell completion.
+func completeChapters(g *Globals) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		e, err := g.env()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var out []string
+		for _, id := range e.Lib.IDs() {
+			out = append(out, id+"\t"+e.Lib.Chapters[id].Title.En)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// Execute runs the root command with ctx and returns the process exit code.
+func Execute(ctx context.Context, args []string, out, errw io.Writer) int {
+	root := NewRoot(out, errw)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(errw, "error: %v\n", err)
+	}
+	return action.Code(err)
+}
+

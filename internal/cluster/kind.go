@@ -1,0 +1,252 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+)
+
+// Marker is the ConfigMap (in kube-system) that says this tool created the cluster.
+const (
+	MarkerNamespace = "kube-system"
+	MarkerName      = "mlops-series-cluster"
+)
+
+// Kind provisions the local kind cluster through the kind Go library.
+type Kind struct {
+	// ClusterName defaults to "mlops-series".
+	ClusterName string
+	// Config is the kind cluster config (the embedded kind-config.yaml).
+	Config []byte
+	// StateDir holds the cluster's kubeconfig (default: the user config dir/mlops-series).
+	StateDir string
+	// Progress receives short status lines (optional).
+	Progress func(string)
+	// LookPath and Run are the engine probe's seams (default exec.LookPath and a real command).
+	LookPath func(string) (string, error)
+}
+
+// Name implements Provisioner.
+func (k *Kind) Name() string { return "kind" }
+
+func (k *Kind) clusterName() string {
+	if k.ClusterName == "" {
+		return "mlops-series"
+	}
+	return k.ClusterName
+}
+
+// EngineError says that no container engine answered; kind needs one.
+type EngineError struct{ Tried []string }
+
+func (e *EngineError) Error() string {
+	return "no container engine answered (tried: " + strings.Join(e.Tried, "; ") + "). " +
+		"kind runs the cluster in containers: start Docker (Docker Desktop, or `sudo systemctl start docker`) " +
+		"or Podman (`podman machine start`), or deploy onto an existing cluster with --context NAME"
+}
+
+// Engine finds a container engine that answers: docker, then podman, then nerdctl.
+func (k *Kind) Engine(ctx context.Context) (string, error) {
+	look := k.LookPath
+	if look == nil {
+		look = exec.LookPath
+	}
+	var tried []string
+	for _, name := range []string{"docker", "podman", "nerdctl"} {
+		bin, err := look(name)
+		if err != nil {
+			tried = append(tried, name+": not installed")
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		var stderr bytes.Buffer
+		cmd := exec.CommandContext(cctx, bin, "info", "--format", "{{.ServerVersion}}")
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		cancel()
+		if err == nil && strings.TrimSpace(string(out)) != "" {
+			return name, nil
+		}
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" && err != nil {
+			msg = err.Error()
+		}
+		if i := strings.IndexByte(msg, '\n'); i > 0 {
+			msg = msg[:i]
+		}
+		tried = append(tried, fmt.Sprintf("%s: %s", name, msg))
+	}
+	return "", &EngineError{Tried: tried}
+}
+
+func (k *Kind) provider(ctx context.Context) (*kindcluster.Provider, error) {
+	engine, err := k.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var opt kindcluster.ProviderOption
+	switch engine {
+	case "podman":
+		opt = kindcluster.ProviderWithPodman()
+	case "nerdctl":
+		opt = kindcluster.ProviderWithNerdctl("")
+	default:
+		opt = kindcluster.ProviderWithDocker()
+	}
+	return kindcluster.NewProvider(opt), nil
+}
+
+func (k *Kind) kubeconfigPath() (string, error) {
+	dir := k.StateDir
+	if dir == "" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("find config dir: %w", err)
+		}
+		dir = filepath.Join(base, "mlops-series")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	return filepath.Join(dir, "kind-"+k.clusterName()+".kubeconfig"), nil
+}
+
+func (k *Kind) say(s string) {
+	if k.Progress != nil {
+		k.Progress(s)
+	}
+}
+
+// Ensure reuses the kind cluster if it exists, otherwise creates it from the config; never recreates.
+func (k *Kind) Ensure(ctx context.Context) (*Cluster, error) {
+	p, err := k.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, err := p.List()
+	if err != nil {
+		return nil, fmt.Errorf("list kind clusters: %w", err)
+	}
+	created := false
+	if !slices.Contains(names, k.clusterName()) {
+		k.say("creating kind cluster " + k.clusterName() + " (pulls the node image on first use)")
+		done := make(chan error, 1)
+		go func() {
+			done <- p.Create(k.clusterName(),
+				kindcluster.CreateWithRawConfig(k.Config),
+				kindcluster.CreateWithWaitForReady(5*time.Minute),
+				kindcluster.CreateWithDisplayUsage(false),
+				kindcluster.CreateWithDisplaySalutation(false))
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				return nil, fmt.Errorf("create kind cluster %s: %w", k.clusterName(), err)
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("create kind cluster %s: interrupted; `mlops-series down --all` removes what was made: %w", k.clusterName(), ctx.Err())
+		}
+		created = true
+	}
+	c, err := k.connect(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	c.Created = created
+	if created {
+		if err := k.mark(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Connect returns the kind cluster if it exists.
+func (k *Kind) Connect(ctx context.Context) (*Cluster, error) {
+	p, err := k.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, err := p.List()
+	if err != nil {
+		return nil, fmt.Errorf("list kind clusters: %w", err)
+	}
+	if !slices.Contains(names, k.clusterName()) {
+		return nil, fmt.Errorf("kind cluster %s does not exist: `mlops-series up CHAPTER` creates it", k.clusterName())
+	}
+	return k.connect(ctx, p)
+}
+
+func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, error) {
+	kc, err := p.KubeConfig(k.clusterName(), false)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig of kind cluster %s: %w", k.clusterName(), err)
+	}
+	path, err := k.kubeconfigPath()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	c, err := connect(ctx, "kind", path, "kind-"+k.clusterName())
+	if err != nil {
+		return nil, err
+	}
+	c.Name = k.clusterName()
+	return c, nil
+}
+
+func (k *Kind) mark(ctx context.Context, c *Cluster) error {
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: MarkerName, Namespace: MarkerNamespace,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "mlops-series"}},
+		Data: map[string]string{"createdBy": "mlops-series", "createdAt": time.Now().UTC().Format(time.RFC3339)},
+	}
+	_, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Create(ctx, cm, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("mark cluster %s as created by mlops-series: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Delete deletes the kind cluster, but only when the marker says this tool created it.
+func (k *Kind) Delete(ctx context.Context) error {
+	c, err := k.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("not deleting kind cluster %s: it was not created by mlops-series (no %s/%s marker); delete it yourself with `kind delete cluster --name %s`",
+				k.clusterName(), MarkerNamespace, MarkerName, k.clusterName())
+		}
+		return fmt.Errorf("read marker of kind cluster %s: %w", k.clusterName(), err)
+	}
+	p, err := k.provider(ctx)
+	if err != nil {
+		return err
+	}
+	path, _ := k.kubeconfigPath()
+	if err := p.Delete(k.clusterName(), ""); err != nil {
+		return fmt.Errorf("delete kind cluster %s: %w", k.clusterName(), err)
+	}
+	if path != "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package deploy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// Footprint is what a set of manifests asks of the cluster.
+type Footprint struct {
+	// Memory and CPU requested by all long-running containers (times replicas).
+	Memory resource.Quantity `json:"memory"`
+	CPU    resource.Quantity `json:"cpu"`
+	// MemoryLimit is the sum of memory limits.
+	MemoryLimit resource.Quantity `json:"memoryLimit"`
+	// Images used by any container (init containers included), sorted.
+	Images []string `json:"images"`
+	// Workloads counts the pod-owning objects.
+	Workloads int `json:"workloads"`
+}
+
+// Add sums another footprint into f.
+func (f *Footprint) Add(o Footprint) {
+	f.Memory.Add(o.Memory)
+	f.CPU.Add(o.CPU)
+	f.MemoryLimit.Add(o.MemoryLimit)
+	f.Workloads += o.Workloads
+	seen := map[string]bool{}
+	for _, i := range f.Images {
+		seen[i] = true
+	}
+	for _, i := range o.Images {
+		if !seen[i] {
+			f.Images = append(f.Images, i)
+			seen[i] = true
+		}
+	}
+	sort.Strings(f.Images)
+}
+
+// MiB is the memory request in MiB.
+func (f Footprint) MiB() int64 { return f.Memory.Value() / (1 << 20) }
+
+// MilliCPU is the CPU request in millicores.
+func (f Footprint) MilliCPU() int64 { return f.CPU.MilliValue() }
+
+// Measure reads a multi-document manifest and sums the requests of its workloads. Jobs count too
+// (they run during install); init containers do not add to the steady-state total.
+func Measure(manifest string) (Footprint, error) {
+	var f Footprint
+	images := map[string]bool{}
+	for _, doc := range splitDocs(manifest) {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			return f, fmt.Errorf("measure manifest: %w", err)
+		}
+		if obj == nil {
+			continue
+		}
+		u := unstructured.Unstructured{Object: obj}
+		var podSpecPath []string
+		replicas := int64(1)
+		switch u.GetKind() {
+		case "Deployment", "StatefulSet", "ReplicaSet":
+			podSpecPath = []string{"spec", "template", "spec"}
+			if r, found, _ := unstructured.NestedInt64(obj, "spec", "replicas"); found {
+				replicas = r
+			}
+		case "DaemonSet", "Job":
+			podSpecPath = []string{"spec", "template", "spec"}
+		case "CronJob":
+			podSpecPath = []string{"spec", "jobTemplate", "spec", "template", "spec"}
+		case "Pod":
+			podSpecPath = []string{"spec"}
+		default:
+			continue
+		}
+		f.Workloads++
+		for _, kind := range []string{"initContainers", "containers"} {
+			cs, _, _ := unstructured.NestedSlice(obj, append(append([]string{}, podSpecPath...), kind)...)
+			for _, c := range cs {
+				cm, ok := c.(map[string]any)
+				if !ok {
+					continue
+				}
+				if img, ok := cm["image"].(string); ok {
+					images[img] = true
+				}
+				if kind == "initContainers" {
+					continue
+				}
+				for i := int64(0); i < replicas; i++ {
+					addQ(&f.Memory, cm, "requests", "memory")
+					addQ(&f.CPU, cm, "requests", "cpu")
+					addQ(&f.MemoryLimit, cm, "limits", "memory")
+				}
+			}
+		}
+	}
+	for i := range images {
+		f.Images = append(f.Images, i)
+	}
+	sort.Strings(f.Images)
+	return f, nil
+}
+
+func addQ(sum *resource.Quantity, c map[string]any, kind, name string) {
+	v, found, _ := unstructured.NestedFieldNoCopy(c, "resources", kind, name)
+	if !found {
+		return
+	}
+	q, err := resource.ParseQuantity(fmt.Sprint(v))
+	if err == nil {
+		sum.Add(q)
+	}
+}
+
+func splitDocs(manifest string) []string {
+	var out []string
+	for _, d := range strings.Split("\n"+manifest, "\n---") {
+		if strings.TrimSpace(d) != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,312 @@
+package series
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// TOCFile is the table of contents at the root of a series folder.
+const TOCFile = "series.yaml"
+
+// SpecFile is the chapter spec inside each chapter folder.
+const SpecFile = "chapter.yaml"
+
+// Library is a loaded, validated series: the table of contents and the chapters that have a spec.
+type Library struct {
+	TOC      *Series
+	Chapters map[string]*Chapter // by ID ("chapter-6")
+	// FS is the series folder (chapter folders are relative to it).
+	FS fs.FS
+	// Origin says where the series came from ("embedded" or a folder path), for messages.
+	Origin string
+}
+
+// Load reads series.yaml and every chapter-*/chapter.yaml under fsys, decoding strictly and
+// validating everything; all problems are returned together.
+func Load(fsys fs.FS, origin string) (*Library, error) {
+	var errs []error
+	lib := &Library{FS: fsys, Origin: origin, Chapters: map[string]*Chapter{}}
+
+	data, err := fs.ReadFile(fsys, TOCFile)
+	if err != nil {
+		return nil, fmt.Errorf("load series from %s: %w", origin, err)
+	}
+	toc, err := DecodeSeries(TOCFile, data)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	lib.TOC = toc
+
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("load series from %s: %w", origin, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "chapter-") {
+			continue
+		}
+		file := path.Join(e.Name(), SpecFile)
+		b, err := fs.ReadFile(fsys, file)
+		if errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%s: missing %s", e.Name(), SpecFile))
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", file, err))
+			continue
+		}
+		ch, err := DecodeChapter(file, b)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ch == nil {
+			continue
+		}
+		ch.Dir = e.Name()
+		if want := fmt.Sprintf("chapter-%d-%s", ch.Number, ch.Slug); ch.Number > 0 && ch.Slug != "" && e.Name() != want {
+			errs = append(errs, fmt.Errorf("%s: folder name must be %q (from number and slug)", file, want))
+		}
+		if other, dup := lib.Chapters[ch.ID()]; dup {
+			errs = append(errs, fmt.Errorf("%s: chapter number %d is also used by %s", file, ch.Number, other.File))
+			continue
+		}
+		lib.Chapters[ch.ID()] = ch
+	}
+	if len(errs) == 0 {
+		errs = append(errs, lib.crossCheck()...)
+	}
+	for id, ch := range lib.Chapters {
+		if e, ok := lib.Entry(id); ok && ch.Post.URL == "" {
+			ch.Post.URL = e.PostURL(lib.TOC.BaseURL)
+		}
+	}
+	if len(errs) > 0 {
+		return lib, errors.Join(errs...)
+	}
+	return lib, nil
+}
+
+// crossCheck validates what spans files: the TOC lists every chapter, requires exist and have no cycle,
+// values files exist.
+func (l *Library) crossCheck() []error {
+	var errs []error
+	inTOC := map[string]Entry{}
+	if l.TOC != nil {
+		for _, e := range l.TOC.Chapters {
+			inTOC[e.ID()] = e
+		}
+	}
+	for _, id := range l.IDs() {
+		ch := l.Chapters[id]
+		e, ok := inTOC[id]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: %s is not listed in %s", ch.File, id, TOCFile))
+		} else if e.Slug != ch.Slug {
+			errs = append(errs, fmt.Errorf("%s: slug %q differs from %s's %q", ch.File, ch.Slug, TOCFile, e.Slug))
+		}
+		for _, r := range ch.Requires {
+			if _, ok := l.Chapters[r]; !ok {
+				if _, listed := inTOC[r]; listed {
+					errs = append(errs, fmt.Errorf("%s: requires %s, which has no spec yet", ch.File, r))
+				} else {
+					errs = append(errs, fmt.Errorf("%s: requires unknown chapter %q", ch.File, r))
+				}
+			}
+		}
+		for _, c := range ch.Components {
+			for _, v := range c.Values {
+				if _, err := fs.Stat(l.FS, path.Join(ch.Dir, v)); err != nil {
+					errs = append(errs, fmt.Errorf("%s: component %s: values file %s: not found in %s", ch.File, c.Name, v, ch.Dir))
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	for _, id := range l.IDs() {
+		if _, err := l.Closure(id); err != nil {
+			errs = append(errs, err)
+			break
+		}
+	}
+	return errs
+}
+
+// IDs returns the available chapter IDs in chapter order.
+func (l *Library) IDs() []string {
+	ids := make([]string, 0, len(l.Chapters))
+	for id := range l.Chapters {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return l.Chapters[ids[i]].Number < l.Chapters[ids[j]].Number })
+	return ids
+}
+
+// Chapter finds an available chapter by "chapter-6", "6" or "model-registry".
+func (l *Library) Chapter(name string) (*Chapter, error) {
+	id := name
+	if n, err := strconv.Atoi(name); err == nil {
+		id = fmt.Sprintf("chapter-%d", n)
+	}
+	if ch, ok := l.Chapters[id]; ok {
+		return ch, nil
+	}
+	for _, ch := range l.Chapters {
+		if ch.Slug == name || ch.Dir == name {
+			return ch, nil
+		}
+	}
+	if l.TOC != nil {
+		for _, e := range l.TOC.Chapters {
+			if e.ID() == id || e.Slug == name {
+				return nil, fmt.Errorf("%s (%s) is coming: its post and spec are not written yet; available: %s",
+					e.ID(), e.Title.En, strings.Join(l.IDs(), ", "))
+			}
+		}
+	}
+	return nil, fmt.Errorf("unknown chapter %q; available: %s (see `mlops-series list`)", name, strings.Join(l.IDs(), ", "))
+}
+
+// Closure returns the chapter and everything it requires, transitively, in dependency order
+// (requirements first). Cycles and unknown chapters are errors.
+func (l *Library) Closure(id string) ([]*Chapter, error) {
+	var order []*Chapter
+	state := map[string]int{} // 0 new, 1 visiting, 2 done
+	var visit func(id string, stack []string) error
+	visit = func(id string, stack []string) error {
+		ch, ok := l.Chapters[id]
+		if !ok {
+			return fmt.Errorf("resolve requires: unknown chapter %q (via %s)", id, strings.Join(stack, " -> "))
+		}
+		switch state[id] {
+		case 1:
+			return fmt.Errorf("resolve requires: cycle %s -> %s", strings.Join(stack, " -> "), id)
+		case 2:
+			return nil
+		}
+		state[id] = 1
+		for _, r := range ch.Requires {
+			if err := visit(r, append(stack, id)); err != nil {
+				return err
+			}
+		}
+		state[id] = 2
+		order = append(order, ch)
+		return nil
+	}
+	if err := visit(id, nil); err != nil {
+		return nil, err
+	}
+	return order, nil
+}
+
+// RequiredBy lists the chapters (among ids) whose closure includes id, other than id itself.
+func (l *Library) RequiredBy(id string, ids []string) []string {
+	var out []string
+	for _, other := range ids {
+		if other == id {
+			continue
+		}
+		cl, err := l.Closure(other)
+		if err != nil {
+			continue
+		}
+		for _, c := range cl {
+			if c.ID() == id {
+				out = append(out, other)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Entry returns the table-of-contents line of a chapter.
+func (l *Library) Entry(id string) (Entry, bool) {
+	if l.TOC == nil {
+		return Entry{}, false
+	}
+	for _, e := range l.TOC.Chapters {
+		if e.ID() == id {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Next returns the chapter after id in the TOC, if any, and whether it is available.
+func (l *Library) Next(id string) (Entry, bool, bool) {
+	if l.TOC == nil {
+		return Entry{}, false, false
+	}
+	for i, e := range l.TOC.Chapters {
+		if e.ID() == id && i+1 < len(l.TOC.Chapters) {
+			n := l.TOC.Chapters[i+1]
+			_, avail := l.Chapters[n.ID()]
+			return n, true, avail
+		}
+	}
+	return Entry{}, false, false
+}
+
+// DecodeChapter strictly decodes and validates one chapter spec; file names it in errors.
+// It returns the chapter even when invalid (for reporting), with all problems joined.
+func DecodeChapter(file string, data []byte) (*Chapter, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty document", file)
+	}
+	var ch Chapter
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&ch); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
+	}
+	ch.File = file
+	if problems := validateChapter(&ch); len(problems) > 0 {
+		return &ch, located(file, root.Content[0], problems)
+	}
+	return &ch, nil
+}
+
+// DecodeSeries strictly decodes and validates the table of contents.
+func DecodeSeries(file string, data []byte) (*Series, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: empty document", file)
+	}
+	var s Series
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
+	}
+	if problems := validateSeries(&s); len(problems) > 0 {
+		return &s, located(file, root.Content[0], problems)
+	}
+	return &s, nil
+}
+
+// yamlErr turns the decoder's multi-line "unmarshal errors" into a readable error.
+func yamlErr(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return errors.New(strings.Join(te.Errors, "; "))
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}

@@ -1,0 +1,202 @@
+// Package series holds the chapter model: the versioned chapter spec (chapter.yaml), the series
+// table of contents (series.yaml), strict decoding, validation and the resolution of requires.
+package series
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// APIVersion and Kind identify a chapter spec document.
+const (
+	APIVersion  = "mlops-series/v1alpha1"
+	KindChapter = "Chapter"
+	KindSeries  = "Series"
+)
+
+// Localized is a text in the two languages of the series.
+type Localized struct {
+	Ko string `yaml:"ko"`
+	En string `yaml:"en"`
+}
+
+// Lang returns the text in lang ("ko" or "en"), falling back to the other language.
+func (l Localized) Lang(lang string) string {
+	if lang == "ko" && l.Ko != "" {
+		return l.Ko
+	}
+	if l.En != "" {
+		return l.En
+	}
+	return l.Ko
+}
+
+// Chapter is one chapter spec: series/chapter-N-slug/chapter.yaml.
+type Chapter struct {
+	APIVersion string    `yaml:"apiVersion"`
+	Kind       string    `yaml:"kind"`
+	Number     int       `yaml:"number"`
+	Slug       string    `yaml:"slug"`
+	Title      Localized `yaml:"title"`
+	// Summary is the hand-written lead of the chapter's docs page.
+	Summary    Localized   `yaml:"summary"`
+	Post       Post        `yaml:"post"`
+	Requires   []string    `yaml:"requires"`
+	Components []Component `yaml:"components"`
+	Checks     []Check     `yaml:"checks"`
+	// Open lists what `open` and the final hint of `up` point the reader at.
+	Open []Open `yaml:"open"`
+
+	// Dir is the chapter folder, relative to the series root (set by the loader).
+	Dir string `yaml:"-"`
+	// File is the spec's path as shown in errors (set by the loader).
+	File string `yaml:"-"`
+}
+
+// ID is the chapter's identifier, "chapter-N".
+func (c *Chapter) ID() string { return fmt.Sprintf("chapter-%d", c.Number) }
+
+// Post points at the blog post the chapter belongs to.
+type Post struct {
+	// URL of the post; section anchors are appended to it. Left out, it is the series' baseURL +
+	// the chapter's postSlug from series.yaml.
+	URL string `yaml:"url"`
+	// Section is the anchor of the post's introduction (used for the cluster and preflight steps).
+	Section string `yaml:"section"`
+}
+
+// Link returns the post URL with an anchor ("#x" or "x"); an empty anchor gives the post itself.
+func (p Post) Link(anchor string) string {
+	if anchor == "" {
+		return p.URL
+	}
+	if anchor[0] != '#' {
+		anchor = "#" + anchor
+	}
+	return p.URL + anchor
+}
+
+// Component is one Helm release of the project's own charts.
+type Component struct {
+	Name      string `yaml:"name"`
+	Chart     string `yaml:"chart"`
+	Namespace string `yaml:"namespace"`
+	// Values are files relative to the chapter folder, merged in order over the chart's defaults.
+	Values    []string  `yaml:"values"`
+	DependsOn []string  `yaml:"dependsOn"`
+	Section   string    `yaml:"section"`
+	About     Localized `yaml:"about"`
+	// Timeout bounds the wait for the release to become ready (default 5m).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Check is one smoke check of a chapter.
+type Check struct {
+	Name string `yaml:"name"`
+	// Type is one of CheckTypes.
+	Type string `yaml:"type"`
+	// Component the check targets (for pods: empty means every component of the chapter).
+	Component string `yaml:"component"`
+	// Service and Port name what to reach inside the cluster (Service defaults to the component name).
+	Service string `yaml:"service"`
+	Port    int    `yaml:"port"`
+	// Path and Expect are for http checks.
+	Path    string    `yaml:"path"`
+	Expect  Expect    `yaml:"expect"`
+	Section string    `yaml:"section"`
+	About   Localized `yaml:"about"`
+	Timeout Duration  `yaml:"timeout"`
+}
+
+// Expect is what an http check wants back.
+type Expect struct {
+	Status int    `yaml:"status"`
+	Body   string `yaml:"body"`
+}
+
+// Open is a named web UI of the chapter.
+type Open struct {
+	Name      string `yaml:"name"`
+	Component string `yaml:"component"`
+	Service   string `yaml:"service"`
+	Port      int    `yaml:"port"`
+	Path      string `yaml:"path"`
+}
+
+// Check types known to internal/check.
+const (
+	CheckPods            = "pods"
+	CheckHTTP            = "http"
+	CheckMLflowRoundTrip = "mlflow-roundtrip"
+)
+
+// CheckTypes lists the check types a spec may use, and whether each needs a network endpoint.
+var CheckTypes = map[string]bool{
+	CheckPods:            false,
+	CheckHTTP:            true,
+	CheckMLflowRoundTrip: true,
+}
+
+// NeedsEndpoint says whether the check talks to a service (and so accepts --endpoint).
+func (c Check) NeedsEndpoint() bool { return CheckTypes[c.Type] }
+
+// ServiceName is the Service the check reaches.
+func (c Check) ServiceName() string {
+	if c.Service != "" {
+		return c.Service
+	}
+	return c.Component
+}
+
+// Duration is a time.Duration written as "90s" or "5m" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. 90s or 5m)", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Or returns d, or def when d is zero.
+func (d Duration) Or(def time.Duration) time.Duration {
+	if d.Duration == 0 {
+		return def
+	}
+	return d.Duration
+}
+
+// Series is the table of contents: series/series.yaml.
+type Series struct {
+	APIVersion string    `yaml:"apiVersion"`
+	Kind       string    `yaml:"kind"`
+	Title      Localized `yaml:"title"`
+	// BaseURL is the blog the posts live on.
+	BaseURL  string  `yaml:"baseURL"`
+	Chapters []Entry `yaml:"chapters"`
+}
+
+// Entry is one line of the table of contents.
+type Entry struct {
+	Number int       `yaml:"number"`
+	Slug   string    `yaml:"slug"`
+	Title  Localized `yaml:"title"`
+	Tools  string    `yaml:"tools"`
+	// PostSlug is the post's path under BaseURL.
+	PostSlug string `yaml:"postSlug"`
+}
+
+// ID is "chapter-N".
+func (e Entry) ID() string { return fmt.Sprintf("chapter-%d", e.Number) }
+
+// PostURL joins the blog's base URL and the post slug.
+func (e Entry) PostURL(base string) string {
+	return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(e.PostSlug, "/")
+}
