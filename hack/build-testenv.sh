@@ -2,7 +2,7 @@
 # Builds, once, the binaries of the test control plane (internal/testenv) into a cached folder:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, all from their Go modules.
 # A binary already present at the pinned version is not rebuilt. Output folder: $MLOPS_TESTENV_BIN
-# (default: <repo>/bin/testenv, ignored by git).
+# (default: ~/.cache/mlops-series/testenv, outside the clone so that CI runs of fresh clones reuse it).
 set -euo pipefail
 
 KUBE_VERSION=v1.37.2      # k8s.io/kubernetes; staging modules at v0.37.2
@@ -10,9 +10,9 @@ STAGING_VERSION=v0.37.2
 ETCD_VERSION=v3.6.16      # go.etcd.io/etcd/server/v3 (module root is package main)
 KWOK_VERSION=v0.8.0       # sigs.k8s.io/kwok/cmd/kwok
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="${MLOPS_TESTENV_BIN:-$root/bin/testenv}"
-work="${MLOPS_TESTENV_WORK:-$root/.cache/testenv-build}"
+cache="${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}"
+bin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
+work="${MLOPS_TESTENV_WORK:-$cache/testenv-build}"
 mkdir -p "$bin" "$work"
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 

@@ -82,7 +82,7 @@ func (e *Env) Down(ctx context.Context, name string, o DownOptions) error {
 		}
 		st := e.UI.Start("delete kind cluster " + cl.Name)
 		if err := e.Provisioner.Delete(ctx); err != nil {
-			st.Fail("kind cluster "+cl.Name+" kept", err.Error())
+			st.Fail("kind cluster "+cl.Name+" kept", "")
 			return err
 		}
 		st.OK("kind cluster " + cl.Name + " deleted (it was created by mlops-series)")
@@ -108,12 +108,12 @@ func (e *Env) downChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.
 		st := e.UI.Start(fmt.Sprintf("uninstall %s (namespace %s)", c.Name, c.Namespace))
 		had, err := helm.Uninstall(ctx, c.Namespace, c.Name, timeout)
 		if err != nil {
-			st.Fail("uninstall "+c.Name+" failed", err.Error())
+			st.Fail("uninstall "+c.Name+" failed", "")
 			return err
 		}
 		n, err := helm.DeletePVCs(ctx, c.Namespace, c.Name)
 		if err != nil {
-			st.Fail("delete volumes of "+c.Name+" failed", err.Error())
+			st.Fail("delete volumes of "+c.Name+" failed", "")
 			return err
 		}
 		text := fmt.Sprintf("%s uninstalled (namespace %s", c.Name, c.Namespace)
@@ -132,7 +132,7 @@ func (e *Env) downChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.
 		}
 		st := e.UI.Start("delete namespace " + ns)
 		if err := helm.DeleteNamespace(ctx, ns, timeout); err != nil {
-			st.Fail("namespace "+ns+" not deleted", err.Error())
+			st.Fail("namespace "+ns+" not deleted", "")
 			return err
 		}
 		st.OK("namespace " + ns + " deleted (created by " + id + ")")

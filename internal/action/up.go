@@ -42,12 +42,12 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	for _, r := range p.Releases() {
 		m, err := deploy.Render(ctx, r)
 		if err != nil {
-			st.Fail("preflight: render failed", err.Error())
+			st.Fail("preflight: render failed", "")
 			return err
 		}
 		f, err := deploy.Measure(m)
 		if err != nil {
-			st.Fail("preflight: render failed", err.Error())
+			st.Fail("preflight: render failed", "")
 			return err
 		}
 		total.Add(f)
@@ -59,8 +59,8 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	st = e.UI.Start("cluster: " + e.Provisioner.Name())
 	cl, err := e.Provisioner.Ensure(ctx)
 	if err != nil {
-		st.Fail("cluster: "+e.Provisioner.Name()+" not available", err.Error())
-		return err
+		st.Fail("cluster: "+e.Provisioner.Name()+" not available", "")
+		return fmt.Errorf("%w\nread: %s", err, ch.Post.Link(ch.Post.Section))
 	}
 	verb := "ready"
 	if cl.Created {
@@ -157,9 +157,8 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				st := e.UI.Start(fmt.Sprintf("%s %s (namespace %s)", r.Name(), r.Version(), r.Namespace()))
 				out, err := helm.Apply(ctx, r, timeout)
 				if err != nil {
-					st.Fail(fmt.Sprintf("%s %s failed (namespace %s)", r.Name(), r.Version(), r.Namespace()),
-						err.Error()+"\nread: "+ch.Post.Link(r.Component.Section))
-					errs[i] = err
+					st.Fail(fmt.Sprintf("%s %s failed (namespace %s)", r.Name(), r.Version(), r.Namespace()), "")
+					errs[i] = fmt.Errorf("%w\nread: %s", err, ch.Post.Link(r.Component.Section))
 					return
 				}
 				mu.Lock()

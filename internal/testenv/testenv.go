@@ -72,6 +72,11 @@ type Options struct {
 	Log io.Writer
 	// StartTimeout bounds Start. Default 2 minutes.
 	StartTimeout time.Duration
+	// KeepPodGracePeriod leaves pods' terminationGracePeriodSeconds as written. By default a
+	// MutatingAdmissionPolicy caps it at 1 s, which halves the time a namespace with pods takes
+	// to delete (10 s to 5 s): the namespace controller waits for half the longest grace period
+	// of the pods it deleted, though KWOK removes them at once.
+	KeepPodGracePeriod bool
 }
 
 // PortForward is a KWOK ClusterPortForward rule: a port-forward to Ports of the selected pods
@@ -93,8 +98,9 @@ type PortForward struct {
 type PodLogs struct {
 	Namespace string            // "" for all namespaces
 	Selector  map[string]string // pod labels; empty for all pods of Namespace
-	LogsFile  string            // made absolute
-	Follow    bool              // keep following the file in `logs -f`
+	// LogsFile is in the CRI container-log format (see AppendCRILog); made absolute.
+	LogsFile string
+	Follow   bool // keep following the file in `logs -f`
 }
 
 // Env is a running control plane. Stop it when done.
@@ -418,6 +424,11 @@ func (e *Env) start(ctx, bg context.Context) error {
 		return err
 	}
 	e.logf("kube-apiserver ready on %s", e.Server)
+	if !e.opts.KeepPodGracePeriod {
+		if err := e.createPodGracePolicy(ctx); err != nil {
+			return err
+		}
+	}
 
 	kcm, err := e.run("kube-controller-manager",
 		"--kubeconfig="+e.Kubeconfig,
@@ -513,6 +524,13 @@ func (e *Env) start(ctx, bg context.Context) error {
 		return err == nil, err
 	}); err != nil {
 		return err
+	}
+	if !e.opts.KeepPodGracePeriod {
+		if err := e.waitFor(ctx, "pod grace period policy active", apiserver, func(ctx context.Context) (bool, error) {
+			return e.podGracePolicyActive(ctx)
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

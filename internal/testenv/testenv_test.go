@@ -28,7 +28,7 @@ import (
 // TestControlPlane starts one environment and runs workloads on it.
 func TestControlPlane(t *testing.T) {
 	logsFile := filepath.Join(t.TempDir(), "app.log")
-	if err := os.WriteFile(logsFile, []byte("hello from a fake container\n"), 0o600); err != nil {
+	if err := AppendCRILog(logsFile, "hello from a fake container", "second line"); err != nil {
 		t.Fatal(err)
 	}
 	env := Require(t, Options{
@@ -369,7 +369,7 @@ func TestControlPlane(t *testing.T) {
 			logs = string(b)
 			return true, nil
 		})
-		if !strings.Contains(logs, "hello from a fake container") {
+		if logs != "hello from a fake container\nsecond line\n" {
 			t.Fatalf("logs %q, want the contents of %s", logs, logsFile)
 		}
 	})

@@ -1,0 +1,216 @@
+package docs
+
+import "fmt"
+
+// texts are the words of one language's pages.
+type texts struct {
+	lang      string
+	otherLang string // folder of the other language
+	otherName string // the other language's name, in that language
+
+	allChapters string
+	coming      string
+	post        string
+	// chapter names a chapter: "Chapter 6" / "6장"; chapterCell is the short form in tables.
+	chapter     func(n int) string
+	chapterCell func(n int) string
+
+	indexIntro  string
+	indexHeader string
+
+	postLine     string
+	requires     string
+	requiresNone string
+	next         string
+	nextNone     string
+
+	deploysHeading string
+	deploysIntro   func(id string) string
+	deploysHeader  string
+	total          string
+	components     func(n int) string
+	images         func(n int) string
+	noImages       string
+
+	diagramHeading string
+	diagramIntro   string
+	namespace      string
+
+	commandsHeading string
+	cmdUp           string
+	cmdCheck        string
+	cmdStatus       string
+	cmdOpen         func(name, target string) string
+	cmdRender       string
+	cmdDown         string
+
+	checksHeading string
+	checksHeader  string
+	checksNone    string
+
+	stepsHeading   string
+	stepsHeader    string
+	stepPreflight  string
+	whatPreflight  func(mib int64) string
+	stepCluster    string
+	whatCluster    string
+	stepInstall    func(name, namespace string) string
+	whatRequired   func(chapter string) string
+	stepChecks     string
+	whatChecksNone string
+}
+
+// textsFor returns the words of lang ("ko" or "en").
+func textsFor(lang string) texts {
+	if lang == "ko" {
+		return texts{
+			lang:      "ko",
+			otherLang: "en",
+			otherName: "English",
+
+			allChapters: "전체 목차",
+			coming:      "준비 중",
+			post:        "본문",
+			chapter:     func(n int) string { return fmt.Sprintf("%d장", n) },
+			chapterCell: func(n int) string { return fmt.Sprintf("%d장", n) },
+
+			indexIntro: "각 장은 블로그 글 한 편입니다. `mlops-series up chapter-N` 을 실행하면 그 글에서 다루는 " +
+				"도구들이 로컬 kind 클러스터에 설치되고, 스모크 체크로 끝까지 동작하는지 확인합니다. " +
+				"'준비 중'인 장은 아직 글과 스펙이 없습니다.",
+			indexHeader: "| 장 | 제목 | 도구 | 본문 |\n|--:|---|---|---|",
+
+			postLine:     "본문",
+			requires:     "필요한 장",
+			requiresNone: "없음 (빈 클러스터에서 시작합니다)",
+			next:         "다음 장",
+			nextNone:     "없음 (시리즈의 마지막 장입니다)",
+
+			deploysHeading: "배포되는 구성 요소",
+			deploysIntro: func(id string) string {
+				return fmt.Sprintf("`mlops-series up %s` 는 아래 Helm 릴리스를 이 순서대로 설치합니다. "+
+					"필요한 장의 구성 요소가 먼저 설치되며, 이미 설치되어 있고 바뀐 것이 없으면 건너뜁니다. "+
+					"메모리와 CPU는 파드가 요청(request)하는 양으로, `mlops-series render %s` 결과에서 계산했습니다.", id, id)
+			},
+			deploysHeader: "| 장 | 구성 요소 | 차트 | 버전 | 네임스페이스 | 메모리 요청 (MiB) | CPU 요청 (m) | 이미지 |\n" +
+				"|---|---|---|---|---|--:|--:|---|",
+			total:      "합계",
+			components: func(n int) string { return fmt.Sprintf("구성 요소 %d개", n) },
+			images:     func(n int) string { return fmt.Sprintf("이미지 %d개", n) },
+			noImages:   "없음",
+
+			diagramHeading: "구성도",
+			diagramIntro: "네임스페이스별로 묶은 이 장의 구성 요소입니다. 화살표는 먼저 설치되는 쪽에서 " +
+				"그것에 의존하는 쪽으로 향하고, 점선은 먼저 올라와 있어야 하는 장에서 나옵니다.",
+			namespace: "네임스페이스",
+
+			commandsHeading: "명령어",
+			cmdUp:           "필요한 장까지 함께 설치하고 스모크 체크 실행",
+			cmdCheck:        "스모크 체크만 다시 실행",
+			cmdStatus:       "설치 상태와 준비 여부 확인",
+			cmdOpen: func(name, target string) string {
+				return fmt.Sprintf("브라우저로 %s 열기 (%s 포트 포워딩)", name, target)
+			},
+			cmdRender: "적용할 매니페스트만 출력 (클러스터는 바꾸지 않음)",
+			cmdDown:   "이 장이 설치한 것만 제거",
+
+			checksHeading: "스모크 체크",
+			checksHeader:  "| 체크 | 유형 | 확인하는 내용 | 본문 섹션 |\n|---|---|---|---|",
+			checksNone:    "이 장에는 스모크 체크가 없습니다.",
+
+			stepsHeading:  "단계와 본문 링크",
+			stepsHeader:   "| # | 단계 | 하는 일 | 본문 섹션 |\n|--:|---|---|---|",
+			stepPreflight: "사전 점검",
+			whatPreflight: func(mib int64) string {
+				return fmt.Sprintf("컨테이너 엔진과 여유 메모리 확인 (요청량 %d MiB)", mib)
+			},
+			stepCluster: "클러스터",
+			whatCluster: "kind 클러스터를 만들거나 이미 있는 것을 재사용 (`--context` 를 주면 그 클러스터를 사용)",
+			stepInstall: func(name, namespace string) string {
+				return fmt.Sprintf("%s 설치 (네임스페이스 %s)", name, namespace)
+			},
+			whatRequired: func(chapter string) string {
+				return fmt.Sprintf("%s의 구성 요소이며, 이미 설치되어 있으면 건너뜁니다.", chapter)
+			},
+			stepChecks:     "스모크 체크",
+			whatChecksNone: "없음",
+		}
+	}
+	return texts{
+		lang:      "en",
+		otherLang: "ko",
+		otherName: "한국어",
+
+		allChapters: "All chapters",
+		coming:      "coming",
+		post:        "post",
+		chapter:     func(n int) string { return fmt.Sprintf("Chapter %d", n) },
+		chapterCell: func(n int) string { return fmt.Sprintf("%d", n) },
+
+		indexIntro: "Each chapter is one post of the series. `mlops-series up chapter-N` installs the tools " +
+			"that post covers on a local kind cluster and proves with smoke checks that they work end to end. " +
+			"Chapters marked coming have no post and no spec yet.",
+		indexHeader: "| # | Chapter | Tools | Post |\n|--:|---|---|---|",
+
+		postLine:     "Post",
+		requires:     "Requires",
+		requiresNone: "nothing (starts from an empty cluster)",
+		next:         "Next",
+		nextNone:     "none (the last chapter of the series)",
+
+		deploysHeading: "What it deploys",
+		deploysIntro: func(id string) string {
+			return fmt.Sprintf("`mlops-series up %s` installs these Helm releases in this order. Components of "+
+				"required chapters come first and are skipped when already installed and unchanged. Memory and "+
+				"CPU are what the pods request, measured from `mlops-series render %s`.", id, id)
+		},
+		deploysHeader: "| Chapter | Component | Chart | Version | Namespace | Memory request (MiB) | CPU request (m) | Images |\n" +
+			"|---|---|---|---|---|--:|--:|---|",
+		total:      "Total",
+		components: func(n int) string { return plural(n, "component") },
+		images:     func(n int) string { return plural(n, "image") },
+		noImages:   "none",
+
+		diagramHeading: "Diagram",
+		diagramIntro: "The chapter's components, grouped by namespace. Arrows point from what is installed " +
+			"first to what depends on it; dotted arrows come from the required chapters, which must be up first.",
+		namespace: "namespace",
+
+		commandsHeading: "Commands",
+		cmdUp:           "install the chapter and what it requires, then run the checks",
+		cmdCheck:        "run the smoke checks again",
+		cmdStatus:       "show what is installed and whether it is ready",
+		cmdOpen: func(name, target string) string {
+			return fmt.Sprintf("open %s in the browser (port-forward to %s)", name, target)
+		},
+		cmdRender: "print the manifests that up would apply, changing nothing",
+		cmdDown:   "remove what this chapter installed",
+
+		checksHeading: "Smoke checks",
+		checksHeader:  "| Check | Type | What it proves | Post section |\n|---|---|---|---|",
+		checksNone:    "This chapter declares no smoke checks.",
+
+		stepsHeading:  "Steps and post sections",
+		stepsHeader:   "| # | Step | What happens | Post section |\n|--:|---|---|---|",
+		stepPreflight: "preflight",
+		whatPreflight: func(mib int64) string {
+			return fmt.Sprintf("checks the container engine and the free memory (%d MiB requested)", mib)
+		},
+		stepCluster: "cluster",
+		whatCluster: "creates the kind cluster or reuses it (with `--context`, uses that cluster instead)",
+		stepInstall: func(name, namespace string) string {
+			return fmt.Sprintf("install %s (namespace %s)", name, namespace)
+		},
+		whatRequired: func(chapter string) string {
+			return fmt.Sprintf("From %s; skipped when already installed.", chapter)
+		},
+		stepChecks:     "smoke checks",
+		whatChecksNone: "none",
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

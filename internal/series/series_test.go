@@ -1,0 +1,198 @@
+package series
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const validChapter = `apiVersion: mlops-series/v1alpha1
+kind: Chapter
+number: 6
+slug: model-registry
+title: {ko: 모델 레지스트리, en: Model registry}
+post: {section: "#overview"}
+components:
+  - name: db
+    chart: postgresql
+    namespace: mlflow
+    section: "#db"
+  - name: mlflow
+    chart: mlflow
+    namespace: mlflow
+    dependsOn: [db]
+    section: "#server"
+checks:
+  - {name: pods, type: pods, section: "#server"}
+  - {name: health, type: http, component: mlflow, port: 5000, path: /health, section: "#server"}
+`
+
+func TestDecodeChapterErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		patch func(string) string
+		want  []string // every substring must appear
+	}{
+		{"valid", func(s string) string { return s }, nil},
+		{"unknown field has its line", func(s string) string { return strings.Replace(s, "slug:", "colour: red\nslug:", 1) },
+			[]string{"c.yaml:", "line 4", "colour"}},
+		{"all problems at once, each with a line", func(s string) string {
+			s = strings.Replace(s, "kind: Chapter", "kind: Chaptr", 1)
+			s = strings.Replace(s, "chart: mlflow", "chart: MLflow!", 1)
+			s = strings.Replace(s, "type: http", "type: smoke", 1)
+			return s
+		}, []string{"c.yaml:2: kind: must be \"Chapter\"", "c.yaml:13: components[1].chart", "c.yaml:19: checks[1].type: unknown check type \"smoke\""}},
+		{"dependsOn cycle", func(s string) string {
+			return strings.Replace(s, "    namespace: mlflow\n    section: \"#db\"", "    namespace: mlflow\n    dependsOn: [mlflow]\n    section: \"#db\"", 1)
+		}, []string{"cycle"}},
+		{"unknown dependsOn", func(s string) string { return strings.Replace(s, "dependsOn: [db]", "dependsOn: [redis]", 1) },
+			[]string{"components[1].dependsOn[0]: unknown component \"redis\""}},
+		{"missing section", func(s string) string { return strings.Replace(s, "    section: \"#server\"\nchecks", "checks", 1) },
+			[]string{"components[1].section: is required"}},
+		{"http check needs port", func(s string) string { return strings.Replace(s, "port: 5000, ", "", 1) },
+			[]string{"checks[1].port"}},
+		{"self require", func(s string) string { return strings.Replace(s, "components:", "requires: [chapter-6]\ncomponents:", 1) },
+			[]string{"requires[0]: a chapter cannot require itself"}},
+		{"malformed yaml", func(s string) string { return s + "  - : [\n" }, []string{"c.yaml:"}},
+		{"wrong type", func(s string) string { return strings.Replace(s, "number: 6", "number: six", 1) },
+			[]string{"line 3", "six"}},
+		{"bad duration", func(s string) string { return strings.Replace(s, "port: 5000,", "port: 5000, timeout: soon,", 1) },
+			[]string{"invalid duration \"soon\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeChapter("c.yaml", []byte(tt.patch(validChapter)))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want error containing %q, got nil", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\n does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+const toc = `apiVersion: mlops-series/v1alpha1
+kind: Series
+title: {ko: 시리즈, en: Series}
+baseURL: https://example.org/posts
+chapters:
+  - {number: 1, slug: a, postSlug: 01-a, title: {ko: 가, en: A}}
+  - {number: 2, slug: b, postSlug: 02-b, title: {ko: 나, en: B}}
+  - {number: 3, slug: c, postSlug: 03-c, title: {ko: 다, en: C}}
+`
+
+func chapterYAML(n int, slug, requires string) string {
+	return "apiVersion: mlops-series/v1alpha1\nkind: Chapter\nnumber: " + string(rune('0'+n)) + "\nslug: " + slug +
+		"\ntitle: {ko: 가, en: A}\nrequires: [" + requires + "]\ncomponents:\n  - {name: x" + slug + ", chart: x, namespace: ns, section: \"#x\"}\n"
+}
+
+func TestLoadRequires(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		closure []string // of chapter-2
+		wantErr string
+	}{
+		{"order", map[string]string{
+			"chapter-1-a/chapter.yaml": chapterYAML(1, "a", ""),
+			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", "chapter-1"),
+		}, []string{"chapter-1", "chapter-2"}, ""},
+		{"cycle", map[string]string{
+			"chapter-1-a/chapter.yaml": chapterYAML(1, "a", "chapter-2"),
+			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", "chapter-1"),
+		}, nil, "cycle"},
+		{"unknown", map[string]string{
+			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", "chapter-9"),
+		}, nil, "requires unknown chapter \"chapter-9\""},
+		{"coming", map[string]string{
+			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", "chapter-3"),
+		}, nil, "requires chapter-3, which has no spec yet"},
+		{"folder name", map[string]string{
+			"chapter-2-wrong/chapter.yaml": chapterYAML(2, "b", ""),
+		}, nil, "folder name must be \"chapter-2-b\""},
+		{"missing spec", map[string]string{
+			"chapter-2-b/README.md": "x",
+		}, nil, "chapter-2-b: missing chapter.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"series.yaml": {Data: []byte(toc)}}
+			for k, v := range tt.files {
+				fsys[k] = &fstest.MapFile{Data: []byte(v)}
+			}
+			lib, err := Load(fsys, "test")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("want error %q, got %v", tt.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl, err := lib.Closure("chapter-2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range cl {
+				got = append(got, c.ID())
+			}
+			if strings.Join(got, ",") != strings.Join(tt.closure, ",") {
+				t.Fatalf("closure = %v, want %v", got, tt.closure)
+			}
+			if deps := lib.RequiredBy("chapter-1", []string{"chapter-1", "chapter-2"}); len(deps) != 1 || deps[0] != "chapter-2" {
+				t.Fatalf("RequiredBy = %v", deps)
+			}
+			if lib.Chapters["chapter-2"].Post.URL != "https://example.org/posts/02-b" {
+				t.Fatalf("post URL from TOC = %q", lib.Chapters["chapter-2"].Post.URL)
+			}
+		})
+	}
+}
+
+func TestChapterLookup(t *testing.T) {
+	fsys := fstest.MapFS{
+		"series.yaml":              {Data: []byte(toc)},
+		"chapter-2-b/chapter.yaml": {Data: []byte(chapterYAML(2, "b", ""))},
+	}
+	lib, err := Load(fsys, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"chapter-2", "2", "b", "chapter-2-b"} {
+		if ch, err := lib.Chapter(name); err != nil || ch.Number != 2 {
+			t.Errorf("Chapter(%q) = %v, %v", name, ch, err)
+		}
+	}
+	if _, err := lib.Chapter("chapter-3"); err == nil || !strings.Contains(err.Error(), "is coming") {
+		t.Errorf("coming chapter: %v", err)
+	}
+	if _, err := lib.Chapter("chapter-42"); err == nil || !strings.Contains(err.Error(), "unknown chapter") {
+		t.Errorf("unknown chapter: %v", err)
+	}
+}
+
+// Every real chapter spec of the repository loads and validates.
+func TestRealSeriesValidates(t *testing.T) {
+	lib, err := Load(os.DirFS("../../series"), "series")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lib.TOC.Chapters) != 10 {
+		t.Fatalf("the series has 10 chapters, the TOC lists %d", len(lib.TOC.Chapters))
+	}
+	if _, ok := lib.Chapters["chapter-6"]; !ok {
+		t.Fatal("chapter-6 is not available")
+	}
+}
