@@ -56,7 +56,9 @@ func (e *Env) Down(ctx context.Context, name string, o DownOptions) error {
 	if o.All {
 		order = installed
 		// Dependents first: a chapter goes before the chapters it requires.
-		sort.SliceStable(order, func(i, j int) bool { return len(e.Lib.RequiredBy(order[i], order)) < len(e.Lib.RequiredBy(order[j], order)) })
+		sort.SliceStable(order, func(i, j int) bool {
+			return len(e.Lib.RequiredBy(order[i], order)) < len(e.Lib.RequiredBy(order[j], order))
+		})
 	} else {
 		if _, ok := entries[target]; !ok {
 			e.UI.Printf("%s is not installed on cluster %s: nothing to do\n", target, cl.Name)

@@ -134,4 +134,3 @@ func ForwardPod(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, 
 	}()
 	return f, nil
 }
-

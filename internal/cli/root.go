@@ -166,4 +166,3 @@ func Execute(ctx context.Context, args []string, out, errw io.Writer) int {
 	}
 	return action.Code(err)
 }
-

@@ -52,7 +52,9 @@ func TestDecodeChapterErrors(t *testing.T) {
 			[]string{"components[1].section: is required"}},
 		{"http check needs port", func(s string) string { return strings.Replace(s, "port: 5000, ", "", 1) },
 			[]string{"checks[1].port"}},
-		{"self require", func(s string) string { return strings.Replace(s, "components:", "requires: [chapter-6]\ncomponents:", 1) },
+		{"self require", func(s string) string {
+			return strings.Replace(s, "components:", "requires: [chapter-6]\ncomponents:", 1)
+		},
 			[]string{"requires[0]: a chapter cannot require itself"}},
 		{"malformed yaml", func(s string) string { return s + "  - : [\n" }, []string{"c.yaml:"}},
 		{"wrong type", func(s string) string { return strings.Replace(s, "number: 6", "number: six", 1) },
