@@ -5,22 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/mlops-series/mlops-series/internal/nativetest"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -31,134 +28,13 @@ type mlflowTestServer struct {
 	ArtifactsDir string // --artifacts-destination
 }
 
-// startMLflow starts `mlflow server` from the repo's venv (env MLOPS_VENV, else <repo root>/.venv,
-// made by hack/setup-venv.sh) on a free port with a SQLite store and proxied artifacts in a temp
-// dir, waits up to 120 s for GET /health, and stops it (and removes the dir) in t.Cleanup. Start
-// takes 10-20 s, so call it once and share the server between subtests. Without a venv it skips
-// the test, or fails it when CI=true.
+// startMLflow starts the venv's `mlflow server` (nativetest.MLflow: SQLite store, proxied artifacts
+// in a temp dir, no job runner), stopped in t.Cleanup. Start takes 6-20 s, so call it once and share
+// the server between subtests. Without a venv it skips the test, or fails it when CI=true.
 func startMLflow(t testing.TB) *mlflowTestServer {
 	t.Helper()
-	bin, err := mlflowBinary()
-	if err != nil {
-		msg := "MLflow venv not usable: " + err.Error() +
-			"; create it with `hack/setup-venv.sh` (mlflow==3.17.2) or point MLOPS_VENV at one"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-
-	dir := t.TempDir() // registered first, so removed after the server has stopped
-	artifacts := filepath.Join(dir, "artifacts")
-	logPath := filepath.Join(dir, "server.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close() // the child keeps its own descriptor
-	port := mlflowFreePort(t)
-	cmd := exec.Command(bin, "server",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--backend-store-uri", "sqlite:///"+filepath.ToSlash(filepath.Join(dir, "mlflow.db")),
-		"--artifacts-destination", artifacts,
-		"--workers", "1")
-	cmd.Dir = dir
-	// No telemetry (tests may run offline). No job execution: the REST round trip needs no jobs,
-	// and the job runner's huey consumers make the server take 10-20 s to stop.
-	cmd.Env = append(os.Environ(), "MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true",
-		"MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("mlflow server log (last lines):\n%s", mlflowTail(logPath, 40))
-		}
-		stopStart := time.Now()
-		defer func() { t.Logf("mlflow server stopped in %s", time.Since(stopStart).Round(time.Millisecond)) }()
-		// SIGTERM lets `mlflow server` stop its uvicorn and job-runner children.
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			_ = cmd.Process.Kill()
-		}
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			t.Logf("mlflow server (pid %d) ignored SIGTERM for 20s; killing it", cmd.Process.Pid)
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(120 * time.Second)
-	for {
-		resp, err := hc.Get(base + "/health")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "OK" {
-				break
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("mlflow server exited during startup (%v); log:\n%s", waitErr, mlflowTail(logPath, 40))
-		case <-time.After(250 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mlflow server at %s not healthy after 120s; log:\n%s", base, mlflowTail(logPath, 40))
-		}
-	}
-	t.Logf("mlflow server %s healthy at %s after %s", bin, base, time.Since(start).Round(time.Millisecond))
-	return &mlflowTestServer{URL: base, ArtifactsDir: artifacts}
-}
-
-// mlflowBinary finds bin/mlflow in $MLOPS_VENV or in .venv at the repo root (the first parent
-// directory holding go.mod).
-func mlflowBinary() (string, error) {
-	venv := os.Getenv("MLOPS_VENV")
-	if venv == "" {
-		dir, err := os.Getwd()
-		if err != nil {
-			return "", err
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				return "", errors.New("no go.mod above the test's directory, so no repo root to find .venv in")
-			}
-			dir = parent
-		}
-		venv = filepath.Join(dir, ".venv")
-	}
-	bin := filepath.Join(venv, "bin", "mlflow")
-	if runtime.GOOS == "windows" {
-		bin = filepath.Join(venv, "Scripts", "mlflow.exe")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", err
-	}
-	return bin, nil
-}
-
-func mlflowFreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	s := nativetest.MLflow(t)
+	return &mlflowTestServer{URL: s.URL, ArtifactsDir: filepath.Join(s.Dir, "artifacts")}
 }
 
 func mlflowTail(path string, n int) string {
@@ -368,7 +244,7 @@ func TestMLflowRoundTrip(t *testing.T) {
 }
 
 func TestMLflowRoundTripUnreachable(t *testing.T) {
-	base := "http://127.0.0.1:" + strconv.Itoa(mlflowFreePort(t)) // closed again: nothing listens
+	base := "http://127.0.0.1:" + strconv.Itoa(nativetest.FreePort(t)) // closed again: nothing listens
 	_, err := MLflowRoundTrip(t.Context(), nil, base)
 	if err == nil {
 		t.Fatal("want an error")

@@ -117,7 +117,7 @@ func withTail(err error, p *process) error {
 	if p == nil {
 		return err
 	}
-	return fmt.Errorf("%w\n--- last lines of %s ---\n%s", err, p.logPath, p.tail(40))
+	return fmt.Errorf("%w\n--- last lines of the %s log ---\n%s", err, p.name, p.tail(40))
 }
 
 // lockedWriter serialises the writes of several processes' prefixWriters to one destination.

@@ -63,7 +63,7 @@ type Options struct {
 	Logs []PodLogs
 	// Nodes is the number of fake nodes. Default 1.
 	Nodes int
-	// PersistentVolumes is the size of the PV pool. Default 20.
+	// PersistentVolumes is the size of the PV pool. Default 20; negative for none.
 	PersistentVolumes int
 	// PersistentVolumeSize is the capacity of each pooled PV. Default "10Gi".
 	PersistentVolumeSize string
@@ -85,7 +85,8 @@ type PortForward struct {
 	// Namespace of the pods; "" for all namespaces.
 	Namespace string
 	// Selector selects pods by label; empty for all pods of Namespace. (KWOK matches pods by
-	// name: testenv keeps the rule's pod names current while the Env runs.)
+	// namespace and name only: testenv keeps the rule's list of pod names current while the Env
+	// runs. With Namespace "", a pod of the same name in another namespace matches too.)
 	Selector map[string]string
 	// Ports are the pod ports the rule covers; empty for all.
 	Ports []int32
@@ -329,6 +330,7 @@ func (e *Env) start(ctx, bg context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.logf("keys written")
 	e.CACert = e.pki.caCertPEM
 	e.Token, err = randomToken()
 	if err != nil {
@@ -525,6 +527,7 @@ func (e *Env) start(ctx, bg context.Context) error {
 	}); err != nil {
 		return err
 	}
+	e.logf("default ServiceAccount exists")
 	if !e.opts.KeepPodGracePeriod {
 		if err := e.waitFor(ctx, "pod grace period policy active", apiserver, func(ctx context.Context) (bool, error) {
 			return e.podGracePolicyActive(ctx)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -381,7 +382,8 @@ func TestTwoEnvs(t *testing.T) {
 		t.Skip("short")
 	}
 	t.Parallel()
-	a := Require(t, Options{Nodes: 2, PersistentVolumes: -1})
+	var out syncBuffer
+	a := Require(t, Options{Nodes: 2, PersistentVolumes: -1, Log: &out})
 	b := Require(t, Options{PersistentVolumes: 1})
 	if a.Server == b.Server {
 		t.Fatalf("both envs on %s", a.Server)
@@ -417,6 +419,28 @@ func TestTwoEnvs(t *testing.T) {
 	if _, err := b.Client().Discovery().ServerVersion(); err != nil {
 		t.Errorf("env b after env a stopped: %v", err)
 	}
+	for _, want := range []string{"[etcd] ", "[kube-apiserver] ", "[kwok] ", "[testenv] "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("Options.Log got no line starting %q", want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestMissingBinaries(t *testing.T) {

@@ -1,0 +1,160 @@
+// Package nativetest starts the series' real tools as local processes for tests (layer 3 of the
+// testing plan): MLflow from the venv made by hack/setup-venv.sh. A missing venv skips the test,
+// except under CI=true, where it fails it: skipping there would hide an untested layer.
+package nativetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Venv returns the venv folder: $MLOPS_VENV, else ~/.cache/mlops-series/venv (hack/setup-venv.sh).
+func Venv() string {
+	if v := os.Getenv("MLOPS_VENV"); v != "" {
+		return v
+	}
+	cache := os.Getenv("MLOPS_CACHE")
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		cache = filepath.Join(base, "mlops-series")
+	}
+	return filepath.Join(cache, "venv")
+}
+
+// Tool returns the path of a venv executable, skipping (or, under CI=true, failing) t without it.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(Venv(), "bin", name)
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		msg := fmt.Sprintf("%s not found in venv %s: run `bash hack/setup-venv.sh` (or `make deps`)", name, Venv())
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("%s; CI=true, so this is a failure, not a skip", msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Server is a running native tool.
+type Server struct {
+	Name string
+	URL  string
+	Port int
+	Log  string
+	// Dir is the server's working folder (its data lives there).
+	Dir string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Stop ends the server's process group and waits for it; safe to call twice.
+func (s *Server) Stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// Tail returns the last n lines of the server's log.
+func (s *Server) Tail(n int) string {
+	b, _ := os.ReadFile(s.Log)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Start runs a command in its own process group, logging to dir/name.log, and waits until GET
+// url+health answers 200 (up to 2 minutes). It is stopped in t.Cleanup.
+func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...string) *Server {
+	t.Helper()
+	logPath := filepath.Join(dir, name+".log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lf.Close() }()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	s := &Server{Name: name, cmd: cmd, Log: logPath, Dir: dir, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	t.Cleanup(s.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, healthURL, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Logf("%s ready in %s at %s", name, time.Since(start).Round(time.Millisecond), healthURL)
+				return s
+			}
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("%s exited before it was ready:\n%s", name, s.Tail(30))
+		case <-ctx.Done():
+			t.Fatalf("%s not ready after 2m (%v):\n%s", name, errors.Join(err, ctx.Err()), s.Tail(30))
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// MLflow starts `mlflow server` (the venv's, the chart's version) on 127.0.0.1 with a SQLite
+// backend and proxied artifacts in a temp folder, as the chart runs it (one worker, no job runner).
+func MLflow(t testing.TB) *Server {
+	t.Helper()
+	bin := Tool(t, "mlflow")
+	dir := t.TempDir()
+	port := FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s := Start(t, "mlflow", dir, base+"/health",
+		[]string{"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"},
+		bin, "server", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1",
+		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlflow.db"),
+		"--artifacts-destination", filepath.Join(dir, "artifacts"))
+	s.URL, s.Port = base, port
+	return s
+}
