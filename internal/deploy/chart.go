@@ -148,3 +148,5 @@ func PrepareChapter(charts, seriesFS fs.FS, ch *series.Chapter) ([][]*Release, e
 	}
 	return out, nil
 }
+
+func readFS(fsys fs.FS, name string) ([]byte, error) { return fs.ReadFile(fsys, name) }

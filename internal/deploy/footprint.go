@@ -67,8 +67,13 @@ func Measure(manifest string) (Footprint, error) {
 		switch u.GetKind() {
 		case "Deployment", "StatefulSet", "ReplicaSet":
 			podSpecPath = []string{"spec", "template", "spec"}
-			if r, found, _ := unstructured.NestedInt64(obj, "spec", "replicas"); found {
-				replicas = r
+			if r, found, _ := unstructured.NestedFieldNoCopy(obj, "spec", "replicas"); found {
+				switch n := r.(type) {
+				case float64:
+					replicas = int64(n)
+				case int64:
+					replicas = n
+				}
 			}
 		case "DaemonSet", "Job":
 			podSpecPath = []string{"spec", "template", "spec"}

@@ -67,7 +67,7 @@ type Server struct {
 	Port int
 	Log  string
 	// Dir is the server's working folder (its data lives there).
-	Dir string
+	Dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
 }

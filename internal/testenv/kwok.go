@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -354,12 +353,4 @@ func podLogsRule(pl PodLogs) (*kwokRule, error) {
 		r.selector = labels.SelectorFromSet(pl.Selector)
 	}
 	return r, nil
-}
-
-// ignoreAlreadyExists turns an AlreadyExists error into nil.
-func ignoreAlreadyExists(err error) error {
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }

@@ -54,8 +54,8 @@ import (
 // Options configures Start. The zero value is usable.
 type Options struct {
 	// BinDir holds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok.
-	// Default: $MLOPS_TESTENV_BIN, else <repo>/bin/testenv (the repo root is the nearest
-	// folder above the working directory that holds go.mod).
+	// Default: $MLOPS_TESTENV_BIN, else $MLOPS_CACHE/testenv, else ~/.cache/mlops-series/testenv
+	// (where hack/build-testenv.sh builds them).
 	BinDir string
 	// PortForwards are the port-forward rules KWOK serves from the start.
 	PortForwards []PortForward
@@ -176,11 +176,16 @@ func (o Options) withDefaults() (Options, error) {
 		o.BinDir = os.Getenv("MLOPS_TESTENV_BIN")
 	}
 	if o.BinDir == "" {
-		root, err := repoRoot()
-		if err != nil {
-			return o, err
+		// The same default as hack/build-testenv.sh: a cache outside the clone.
+		cache := os.Getenv("MLOPS_CACHE")
+		if cache == "" {
+			base, err := os.UserCacheDir()
+			if err != nil {
+				return o, fmt.Errorf("find the testenv binaries: %w (set MLOPS_TESTENV_BIN)", err)
+			}
+			cache = filepath.Join(base, "mlops-series")
 		}
-		o.BinDir = filepath.Join(root, "bin", "testenv")
+		o.BinDir = filepath.Join(cache, "testenv")
 	}
 	if o.Nodes <= 0 {
 		o.Nodes = 1
@@ -200,24 +205,6 @@ func (o Options) withDefaults() (Options, error) {
 		o.StartTimeout = 2 * time.Minute
 	}
 	return o, nil
-}
-
-// repoRoot walks up from the working directory to the folder holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find repo root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find repo root: no go.mod above the working directory (set MLOPS_TESTENV_BIN)")
-		}
-		dir = parent
-	}
 }
 
 func findBinaries(dir string) (map[string]string, error) {

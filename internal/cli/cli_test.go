@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	code := Execute(context.Background(), args, &out, &errw)
+	return out.String(), errw.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/cli -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (run go test ./internal/cli -update if intended):\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+func TestGoldenOutput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"list", []string{"list"}},
+		{"list-json", []string{"list", "-o", "json"}},
+		{"render-summary", []string{"render", "chapter-6", "--summary"}},
+		{"validate", []string{"validate"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errw, code := run(t, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errw)
+			}
+			golden(t, tt.name, out)
+		})
+	}
+}
+
+func TestRenderPrintsEveryManifest(t *testing.T) {
+	out, errw, code := run(t, "render", "chapter-6")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errw)
+	}
+	for _, want := range []string{"# chapter-6 · postgresql", "# chapter-6 · mlflow", "kind: StatefulSet", "kind: Deployment", "ghcr.io/mlflow/mlflow:v3.17.2-full"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("render output lacks %q", want)
+		}
+	}
+	if !strings.Contains(errw, "# total") {
+		t.Errorf("render does not print the footprint on stderr: %s", errw)
+	}
+}
+
+// Bad input gets a clear error and the right exit code, and changes nothing.
+func TestErrors(t *testing.T) {
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "series.yaml"), []byte("apiVersion: mlops-series/v1alpha1\nkind: Series\nbaseURL: http://x\nchapters: []\nextra: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"unknown chapter", []string{"up", "chapter-42"}, 1, []string{"unknown chapter \"chapter-42\"", "available: chapter-6"}},
+		{"coming chapter", []string{"render", "chapter-7"}, 1, []string{"chapter-7", "is coming"}},
+		{"malformed series", []string{"validate", bad}, 1, []string{"series.yaml: line 5: field extra not found"}},
+		{"missing series folder", []string{"list", "--series", filepath.Join(bad, "nope")}, 1, []string{"not a folder"}},
+		{"bad endpoint", []string{"check", "chapter-6", "--endpoint", "mlflow"}, 1, []string{"want NAME=URL"}},
+		{"endpoint of unknown component", []string{"check", "chapter-6", "--endpoint", "airflow=http://127.0.0.1:1"}, 1, []string{"has no component \"airflow\""}},
+		{"unreachable endpoint", []string{"check", "chapter-6", "--endpoint", "mlflow=http://127.0.0.1:1"}, 2, []string{"✗ mlflow-roundtrip", "unreachable", "↷ pods"}},
+		{"unreachable cluster", []string{"status", "--kubeconfig", writeKubeconfig(t)}, 1, []string{"unreachable"}},
+		{"bad output", []string{"list", "-o", "xml"}, 1, []string{"--output \"xml\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errw, code := run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d: %s", code, tt.code, errw)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errw, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errw)
+				}
+			}
+			if strings.Count(errw, "error: ") > 1 {
+				t.Errorf("error printed more than once:\n%s", errw)
+			}
+		})
+	}
+}
+
+// writeKubeconfig writes a kubeconfig whose server is a closed local port.
+func writeKubeconfig(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: gone, context: {cluster: c, user: u}}]
+current-context: gone
+`
+	if err := os.WriteFile(p, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

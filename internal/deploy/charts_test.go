@@ -1,0 +1,245 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"sigs.k8s.io/yaml"
+
+	mlopsseries "github.com/mlops-series/mlops-series"
+	"github.com/mlops-series/mlops-series/internal/series"
+)
+
+type obj = map[string]any
+
+func get(o any, path ...string) any {
+	for _, p := range path {
+		m, ok := o.(obj)
+		if !ok {
+			return nil
+		}
+		o = m[p]
+	}
+	return o
+}
+
+// Every component of every available chapter renders through the Helm SDK, and what it renders
+// follows the series' chart rules: requests and limits on every container, non-root, pinned image
+// tags, nothing kind-specific (no hostPath, no privileged, no LoadBalancer/NodePort, no baked
+// StorageClass).
+func TestChartsRenderAndFollowTheRules(t *testing.T) {
+	lib, err := series.Load(mlopsseries.Series(), "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range lib.IDs() {
+		waves, err := PrepareChapter(mlopsseries.Charts(), lib.FS, lib.Chapters[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range waves {
+			for _, r := range w {
+				t.Run(id+"/"+r.Name(), func(t *testing.T) {
+					m, err := Render(context.Background(), r)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkManifest(t, m)
+				})
+			}
+		}
+	}
+}
+
+func checkManifest(t *testing.T, m string) {
+	t.Helper()
+	workloads := 0
+	for _, doc := range splitDocs(m) {
+		var o obj
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("rendered YAML does not parse: %v\n%s", err, doc)
+		}
+		if o == nil {
+			continue
+		}
+		kind, _ := o["kind"].(string)
+		name, _ := get(o, "metadata", "name").(string)
+		where := kind + "/" + name
+		switch kind {
+		case "Service":
+			if ty, _ := get(o, "spec", "type").(string); ty == "LoadBalancer" || ty == "NodePort" {
+				t.Errorf("%s is %s: the series uses ClusterIP and port-forward", where, ty)
+			}
+		case "PersistentVolumeClaim":
+			if sc := get(o, "spec", "storageClassName"); sc != nil {
+				t.Errorf("%s bakes storageClassName %v: use the cluster default", where, sc)
+			}
+		case "Deployment", "StatefulSet", "Job", "DaemonSet":
+			workloads++
+			spec := get(o, "spec", "template", "spec")
+			checkPodSpec(t, where, spec)
+			if kind == "StatefulSet" {
+				for _, vct := range asList(get(o, "spec", "volumeClaimTemplates")) {
+					if sc := get(vct, "spec", "storageClassName"); sc != nil {
+						t.Errorf("%s volumeClaimTemplate bakes storageClassName %v", where, sc)
+					}
+				}
+			}
+		}
+		for _, key := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"} {
+			if get(o, "metadata", "labels", key) == nil {
+				t.Errorf("%s lacks label %s", where, key)
+			}
+		}
+	}
+	if workloads == 0 {
+		t.Error("no workload rendered")
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func checkPodSpec(t *testing.T, where string, spec any) {
+	t.Helper()
+	if b, _ := get(spec, "hostNetwork").(bool); b {
+		t.Errorf("%s uses hostNetwork", where)
+	}
+	for _, v := range asList(get(spec, "volumes")) {
+		if get(v, "hostPath") != nil {
+			t.Errorf("%s mounts a hostPath", where)
+		}
+	}
+	podNonRoot, _ := get(spec, "securityContext", "runAsNonRoot").(bool)
+	containers := append(asList(get(spec, "initContainers")), asList(get(spec, "containers"))...)
+	if len(containers) == 0 {
+		t.Errorf("%s has no containers", where)
+	}
+	for _, c := range containers {
+		cn := fmt.Sprintf("%s container %v", where, get(c, "name"))
+		img, _ := get(c, "image").(string)
+		tag := img[strings.LastIndex(img, "/")+1:]
+		if !strings.Contains(tag, ":") && !strings.Contains(img, "@sha256:") {
+			t.Errorf("%s image %q has no tag", cn, img)
+		}
+		if strings.HasSuffix(img, ":latest") {
+			t.Errorf("%s image %q uses latest", cn, img)
+		}
+		for _, k := range []string{"requests", "limits"} {
+			for _, r := range []string{"memory", "cpu"} {
+				if get(c, "resources", k, r) == nil {
+					t.Errorf("%s lacks resources.%s.%s", cn, k, r)
+				}
+			}
+		}
+		nonRoot, set := get(c, "securityContext", "runAsNonRoot").(bool)
+		if !(nonRoot || (!set && podNonRoot)) {
+			t.Errorf("%s may run as root (runAsNonRoot not true)", cn)
+		}
+		if b, _ := get(c, "securityContext", "privileged").(bool); b {
+			t.Errorf("%s is privileged", cn)
+		}
+		if b, ok := get(c, "securityContext", "allowPrivilegeEscalation").(bool); !ok || b {
+			t.Errorf("%s does not set allowPrivilegeEscalation: false", cn)
+		}
+	}
+}
+
+// The digest identifies chart files + values: stable across loads, different when either changes.
+func TestDigest(t *testing.T) {
+	lib, err := series.Load(mlopsseries.Series(), "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := lib.Chapters["chapter-6"]
+	comp := ch.Components[1]
+	a, err := Prepare(mlopsseries.Charts(), lib.FS, ch, comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Prepare(mlopsseries.Charts(), lib.FS, ch, comp)
+	if a.Digest != b.Digest {
+		t.Fatalf("digest not stable: %s vs %s", a.Digest, b.Digest)
+	}
+	// Same chart, one value changed.
+	vals, err := fsRead(lib, ch, comp.Values[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := fstest.MapFS{ch.Dir + "/" + comp.Values[0]: {Data: append(vals, []byte("\nextraEnv: [{name: X, value: \"1\"}]\n")...)}}
+	c, err := Prepare(mlopsseries.Charts(), changed, ch, comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Digest == a.Digest {
+		t.Fatal("digest did not change with the values")
+	}
+	// Same values, chart changed.
+	charts := fstest.MapFS{}
+	for _, f := range []string{"Chart.yaml", "values.yaml"} {
+		data, err := fsReadCharts("mlflow/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		charts["mlflow/"+f] = &fstest.MapFile{Data: data}
+	}
+	tpl := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+	charts["mlflow/templates/x.yaml"] = &fstest.MapFile{Data: []byte(tpl)}
+	d, err := Prepare(charts, lib.FS, ch, comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Digest == a.Digest {
+		t.Fatal("digest did not change with the chart")
+	}
+}
+
+func fsRead(lib *series.Library, ch *series.Chapter, file string) ([]byte, error) {
+	return readFS(lib.FS, ch.Dir+"/"+file)
+}
+
+func fsReadCharts(file string) ([]byte, error) { return readFS(mlopsseries.Charts(), file) }
+
+func TestMeasure(t *testing.T) {
+	m := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a}
+spec:
+  replicas: 2
+  template:
+    spec:
+      initContainers:
+        - {name: init, image: "x:1", resources: {requests: {memory: 1Gi, cpu: "1"}}}
+      containers:
+        - {name: a, image: "a:1", resources: {requests: {memory: 100Mi, cpu: 100m}, limits: {memory: 200Mi}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: j}
+spec:
+  template:
+    spec:
+      containers:
+        - {name: j, image: "a:1", resources: {requests: {memory: 56Mi, cpu: 50m}}}
+`
+	f, err := Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.MiB() != 256 || f.MilliCPU() != 250 || f.MemoryLimit.Value() != 400<<20 || f.Workloads != 2 {
+		t.Fatalf("footprint = %d MiB, %dm, limit %s, %d workloads", f.MiB(), f.MilliCPU(), f.MemoryLimit.String(), f.Workloads)
+	}
+	if strings.Join(f.Images, ",") != "a:1,x:1" {
+		t.Fatalf("images = %v", f.Images)
+	}
+}
+
