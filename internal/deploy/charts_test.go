@@ -242,4 +242,3 @@ spec:
 		t.Fatalf("images = %v", f.Images)
 	}
 }
-
