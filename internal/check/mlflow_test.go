@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -35,18 +34,6 @@ func startMLflow(t testing.TB) *mlflowTestServer {
 	t.Helper()
 	s := nativetest.MLflow(t)
 	return &mlflowTestServer{URL: s.URL, ArtifactsDir: filepath.Join(s.Dir, "artifacts")}
-}
-
-func mlflowTail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // mlflowTestCall calls the real server directly, for the tests' own checks.

@@ -25,22 +25,15 @@ import (
 
 // Helm installs, upgrades and removes releases on one cluster.
 type Helm struct {
-	flags *genericclioptions.ConfigFlags
-	CS    kubernetes.Interface
+	kubeconfig, context string
+	CS                  kubernetes.Interface
 	// Log receives Helm's debug log (default: discarded).
 	Log io.Writer
 }
 
 // NewHelm returns a Helm client for the kubeconfig file and context (empty: the defaults).
 func NewHelm(kubeconfig, kubeContext string, cs kubernetes.Interface) *Helm {
-	f := genericclioptions.NewConfigFlags(false)
-	if kubeconfig != "" {
-		f.KubeConfig = &kubeconfig
-	}
-	if kubeContext != "" {
-		f.Context = &kubeContext
-	}
-	return &Helm{flags: f, CS: cs}
+	return &Helm{kubeconfig: kubeconfig, context: kubeContext, CS: cs}
 }
 
 func (h *Helm) config(namespace string) (*action.Configuration, error) {
@@ -50,10 +43,15 @@ func (h *Helm) config(namespace string) (*action.Configuration, error) {
 	}
 	cfg := action.NewConfiguration()
 	cfg.SetLogger(slog.New(slog.NewTextHandler(w, nil)).Handler())
-	ns := namespace
-	flags := *h.flags
-	flags.Namespace = &ns
-	if err := cfg.Init(&flags, namespace, "secret"); err != nil {
+	flags := genericclioptions.NewConfigFlags(false)
+	if h.kubeconfig != "" {
+		flags.KubeConfig = &h.kubeconfig
+	}
+	if h.context != "" {
+		flags.Context = &h.context
+	}
+	flags.Namespace = &namespace
+	if err := cfg.Init(flags, namespace, "secret"); err != nil {
 		return nil, fmt.Errorf("helm client for namespace %s: %w", namespace, err)
 	}
 	return cfg, nil
