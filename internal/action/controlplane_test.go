@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
@@ -249,10 +251,61 @@ func TestInterruptedUpConverges(t *testing.T) {
 	if last := h[len(h)-1]; last.Info.Status != common.StatusDeployed {
 		t.Errorf("mlflow after recovery: %s", last.Info.Status)
 	}
-	if err := e.Down(ctx, "chapter-6", DownOptions{Timeout: 2 * time.Minute}); err != nil {
-		t.Fatalf("down: %v\n%s", err, e.out)
+
+	// While an installed chapter requires chapter-6, down chapter-6 is refused and changes nothing.
+	e.Lib = withChapter7(t)
+	ledger := deploy.Ledger{CS: tenv.Client()}
+	if err := ledger.Put(ctx, deploy.Entry{Chapter: "chapter-7", Complete: true}); err != nil {
+		t.Fatal(err)
+	}
+	err = e.Down(ctx, "chapter-6", DownOptions{Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "refused: installed chapter-7 requires it") {
+		t.Fatalf("down chapter-6 while chapter-7 is installed: %v", err)
+	}
+	if h := history(t, tenv, "mlflow", "postgresql"); len(h) == 0 {
+		t.Fatal("a refused down removed postgresql")
+	}
+
+	// down --all on a cluster mlops-series did not create: every chapter goes, the cluster stays.
+	e.out.Reset()
+	if err := e.Down(ctx, "", DownOptions{All: true, Timeout: 2 * time.Minute}); err != nil {
+		t.Fatalf("down --all: %v\n%s", err, e.out)
+	}
+	if !strings.Contains(e.out.String(), "was not created by mlops-series: left as it is") {
+		t.Errorf("down --all output:\n%s", e.out)
 	}
 	assertGone(t, tenv)
+}
+
+// withChapter7 returns the real series plus a chapter 7 that requires chapter 6.
+func withChapter7(t *testing.T) *series.Library {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(mlopsseries.Series(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(mlopsseries.Series(), p)
+		fsys[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys["chapter-7-model-serving/chapter.yaml"] = &fstest.MapFile{Data: []byte(`apiVersion: mlops-series/v1alpha1
+kind: Chapter
+number: 7
+slug: model-serving
+title: {ko: 모델 서빙, en: Model serving}
+requires: [chapter-6]
+components:
+  - {name: api, chart: mlflow, namespace: serving, section: "#api"}
+`)}
+	lib, err := series.Load(fsys, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lib
 }
 
 func (c *cpEnv) outString() string { return c.out.String() }

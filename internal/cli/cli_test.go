@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlops-series/mlops-series/internal/nativetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -128,4 +130,32 @@ current-context: gone
 		t.Fatal(err)
 	}
 	return p
+}
+
+// `check chapter-6 --endpoint mlflow=URL` against a real MLflow server (the chart's version,
+// from the venv) passes without any cluster; `up` without a container engine exits 3.
+func TestCheckAgainstRealMLflow(t *testing.T) {
+	s := nativetest.MLflow(t)
+	out, errw, code := run(t, "check", "chapter-6", "--endpoint", "mlflow="+s.URL, "--junit", filepath.Join(t.TempDir(), "r.xml"))
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out, errw)
+	}
+	for _, want := range []string{"✓ mlflow-health", "✓ mlflow-roundtrip", "MLflow 3.17.2", "2 passed, 0 failed, 1 skipped"} {
+		if !strings.Contains(errw, want) {
+			t.Errorf("output lacks %q:\n%s", want, errw)
+		}
+	}
+}
+
+func TestUpWithoutEngineIsUnfit(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no docker, podman or nerdctl
+	_, errw, code := run(t, "up", "chapter-6")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3:\n%s", code, errw)
+	}
+	for _, want := range []string{"no container engine answered", "--context", "read: https://"} {
+		if !strings.Contains(errw, want) {
+			t.Errorf("output lacks %q:\n%s", want, errw)
+		}
+	}
 }
