@@ -309,3 +309,36 @@ components:
 }
 
 func (c *cpEnv) outString() string { return c.out.String() }
+
+// A component that cannot become ready fails `up` with the evidence (pod state and events), the
+// post section to read, and says the chapter is partly installed and how to resume or remove it.
+func TestFailedUpExplains(t *testing.T) {
+	tenv := testenv.Require(t, testenv.Options{})
+	e := newCPEnv(t, tenv)
+	lib := withChapter7(t)
+	ch := lib.Chapters["chapter-7"]
+	ch.Components[0].Chart = "postgresql"
+	ch.Components[0].Values = []string{"values/unschedulable.yaml"}
+	lib.FS.(fstest.MapFS)["chapter-7-model-serving/values/unschedulable.yaml"] = &fstest.MapFile{
+		Data: []byte("nodeSelector: {mlops-series.dev/no-such-node: \"true\"}\n")}
+	e.Lib = lib
+	err := e.Up(t.Context(), "chapter-7", UpOptions{Timeout: 4 * time.Second, SkipChecks: true})
+	if err == nil {
+		t.Fatal("up of an unschedulable component succeeded")
+	}
+	msg := err.Error() + "\n" + e.out.String()
+	for _, want := range []string{
+		"install serving/api", "pod serving/api-0: Pending", "Unschedulable", "FailedScheduling",
+		"read: https://mlops-series.github.io/posts/07-model-serving#api",
+		"chapter-7 is partly installed (failed: api)", "mlops-series down chapter-7",
+		"✓ mlflow 3.17.2 installed", // chapter 6 came up first
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("failure output lacks %q:\n%s", want, msg)
+		}
+	}
+	entries, rerr := deploy.Ledger{CS: tenv.Client()}.Read(t.Context())
+	if rerr != nil || entries["chapter-7"].Complete || !entries["chapter-6"].Complete {
+		t.Errorf("ledger after a failed up: %+v (%v)", entries, rerr)
+	}
+}
