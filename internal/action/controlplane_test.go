@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -160,6 +162,24 @@ func TestChapter6OnControlPlane(t *testing.T) {
 	if err := e.Check(ctx, "chapter-6", CheckOptions{ClusterRequested: true}); err != nil {
 		t.Fatalf("check: %v\n%s", err, e.out)
 	}
+	// open: a port-forward to the UI that answers until cancelled.
+	octx, ocancel := context.WithCancel(ctx)
+	var body string
+	err = e.Open(octx, "mlflow", OpenOptions{Ready: func(url string) {
+		defer ocancel()
+		resp, err := http.Get(url + "health")
+		if err != nil {
+			body = err.Error()
+			return
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+	}})
+	if err != nil || strings.TrimSpace(body) != "OK" {
+		t.Fatalf("open mlflow: %v, /health through it: %q", err, body)
+	}
+
 	mlflow.Stop()
 	e.out.Reset()
 	err = e.Check(ctx, "chapter-6", CheckOptions{ClusterRequested: true})

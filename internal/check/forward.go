@@ -42,6 +42,11 @@ func (f *Forward) Close() {
 // ForwardService port-forwards a local port to servicePort of the Service: it picks a Ready pod
 // behind the Service and resolves the port's targetPort (number or container port name).
 func ForwardService(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, namespace, service string, servicePort int) (*Forward, error) {
+	return ForwardServiceOn(ctx, cs, cfg, namespace, service, servicePort, 0)
+}
+
+// ForwardServiceOn is ForwardService on a chosen local port (0: any free port).
+func ForwardServiceOn(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, namespace, service string, servicePort, localPort int) (*Forward, error) {
 	svc, err := cs.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("get service %s/%s: %w", namespace, service, err)
@@ -77,7 +82,7 @@ func ForwardService(ctx context.Context, cs kubernetes.Interface, cfg *rest.Conf
 	if err != nil {
 		return nil, fmt.Errorf("service %s/%s port %d: %w", namespace, service, servicePort, err)
 	}
-	return ForwardPod(ctx, cs, cfg, namespace, pod.Name, target)
+	return ForwardPodOn(ctx, cs, cfg, namespace, pod.Name, target, localPort)
 }
 
 func targetPort(pod *corev1.Pod, tp intstr.IntOrString, servicePort int) (int, error) {
@@ -99,6 +104,11 @@ func targetPort(pod *corev1.Pod, tp intstr.IntOrString, servicePort int) (int, e
 
 // ForwardPod port-forwards a free local port on 127.0.0.1 to the pod's port.
 func ForwardPod(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, namespace, pod string, port int) (*Forward, error) {
+	return ForwardPodOn(ctx, cs, cfg, namespace, pod, port, 0)
+}
+
+// ForwardPodOn is ForwardPod on a chosen local port (0: any free port).
+func ForwardPodOn(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, namespace, pod string, port, localPort int) (*Forward, error) {
 	transport, upgrader, err := spdy.RoundTripperFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("port-forward %s/%s: %w", namespace, pod, err)
@@ -107,7 +117,7 @@ func ForwardPod(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, 
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
 	stop := make(chan struct{})
 	readyCh := make(chan struct{})
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{"0:" + strconv.Itoa(port)}, stop, readyCh, io.Discard, io.Discard)
+	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{strconv.Itoa(localPort) + ":" + strconv.Itoa(port)}, stop, readyCh, io.Discard, io.Discard)
 	if err != nil {
 		return nil, fmt.Errorf("port-forward %s/%s: %w", namespace, pod, err)
 	}
