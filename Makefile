@@ -1,6 +1,8 @@
 # mlops-series: build, lint and test. `make test` is the whole suite (what CI runs).
 # Caches live outside the clone so that fresh clones (CI) reuse them.
-export GOTOOLCHAIN ?= local
+# go.mod's toolchain line (go1.26.10, the first 1.26 release without known standard-library
+# vulnerabilities) is fetched through the Go module proxy when the local Go is older.
+export GOTOOLCHAIN ?= auto
 export GOFLAGS ?= -buildvcs=false
 MLOPS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mlops-series
 export MLOPS_CACHE
@@ -9,9 +11,14 @@ export MLOPS_VENV ?= $(MLOPS_CACHE)/venv
 TOOLS := $(MLOPS_CACHE)/tools
 STATICCHECK_VERSION := v0.8.2
 ACTIONLINT_VERSION := v1.7.12
+GOVULNCHECK_VERSION := v1.9.0
+# The Go vulnerability database, as published in the golang.org/x/vulndb module (vuln.go.dev is not
+# reachable from the build machines; the module proxy is). Bump to refresh.
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULNDB := $(MLOPS_CACHE)/vulndb-$(VULNDB_VERSION)
 BIN := bin/mlops-series
 
-.PHONY: build test deps lint unit pytest docs docs-check actionlint up clean
+.PHONY: build test deps lint unit pytest docs docs-check actionlint vuln up clean
 
 build:
 	go build -trimpath -o $(BIN) ./cmd/mlops-series
@@ -25,6 +32,8 @@ deps:
 	bash hack/build-testenv.sh
 	bash hack/setup-venv.sh
 	@test -x $(TOOLS)/staticcheck-$(STATICCHECK_VERSION) || { GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(TOOLS)/staticcheck $(TOOLS)/staticcheck-$(STATICCHECK_VERSION); }
+	@test -x $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION) || { GOBIN=$(TOOLS) go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) && mv $(TOOLS)/govulncheck $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION); }
+	@test -f $(VULNDB)/index/modules.json || python3 hack/vulndb.py "$$(go mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')" $(VULNDB)
 	@test -x $(TOOLS)/actionlint-$(ACTIONLINT_VERSION) || { GOBIN=$(TOOLS) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) && mv $(TOOLS)/actionlint $(TOOLS)/actionlint-$(ACTIONLINT_VERSION); }
 
 lint:
@@ -34,6 +43,10 @@ lint:
 
 actionlint:
 	$(TOOLS)/actionlint-$(ACTIONLINT_VERSION) -shellcheck= -pyflakes= .github/workflows/*.yml
+
+# govulncheck on what ships: the binary's packages.
+vuln:
+	$(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION) -db file://$(VULNDB) ./cmd/...
 
 unit:
 	go test -count=1 ./...
@@ -49,7 +62,7 @@ docs-check: build
 
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint.
-test: deps lint actionlint docs-check unit pytest
+test: deps lint vuln actionlint docs-check unit pytest
 
 clean:
 	rm -rf bin

@@ -2,6 +2,8 @@ module github.com/mlops-series/mlops-series
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	go.yaml.in/yaml/v3 v3.0.5
 	helm.sh/helm/v4 v4.3.1

@@ -135,12 +135,12 @@ func (k *Kind) Ensure(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := p.List()
+	exists, err := k.exists(p)
 	if err != nil {
-		return nil, fmt.Errorf("list kind clusters: %w", err)
+		return nil, err
 	}
 	created := false
-	if !slices.Contains(names, k.clusterName()) {
+	if !exists {
 		k.say("creating kind cluster " + k.clusterName() + " (pulls the node image on first use)")
 		done := make(chan error, 1)
 		go func() {
@@ -179,14 +179,22 @@ func (k *Kind) Connect(ctx context.Context) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, err := p.List()
+	exists, err := k.exists(p)
 	if err != nil {
-		return nil, fmt.Errorf("list kind clusters: %w", err)
+		return nil, err
 	}
-	if !slices.Contains(names, k.clusterName()) {
+	if !exists {
 		return nil, fmt.Errorf("kind cluster %s does not exist: `mlops-series up CHAPTER` creates it", k.clusterName())
 	}
 	return k.connect(ctx, p)
+}
+
+func (k *Kind) exists(p *kindcluster.Provider) (bool, error) {
+	names, err := p.List()
+	if err != nil {
+		return false, fmt.Errorf("list kind clusters: %w", err)
+	}
+	return slices.Contains(names, k.clusterName()), nil
 }
 
 func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, error) {
