@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# Creates (once) the Python venv the native-tool tests use: the same MLflow version as the chart's
-# image, scikit-learn for the chapter examples, pytest. Folder: $MLOPS_VENV (default ~/.cache/mlops-series/venv, outside the clone so CI reuses it).
+# Creates (once) the Python venvs the native-tool tests use, one per tool so that their pins never
+# fight: hack/venvs/NAME.txt -> $MLOPS_VENVS/NAME (default ~/.cache/mlops-series/venvs/NAME, outside
+# the clone so CI reuses them). A venv is rebuilt only when its requirements file changes.
+# usage: setup-venv.sh [NAME...]   (default: every hack/venvs/*.txt)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${MLOPS_VENV:-${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}/venv}"
-req="$root/hack/requirements-test.txt"
-sum="$(sha256sum "$req" | cut -c1-16)"
-if [[ -x "$venv/bin/python" && -f "$venv/.req-sum" && "$(cat "$venv/.req-sum")" == "$sum" ]]; then
-  exit 0
+venvs="${MLOPS_VENVS:-${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}/venvs}"
+names=("$@")
+if [[ ${#names[@]} -eq 0 ]]; then
+  for f in "$root"/hack/venvs/*.txt; do names+=("$(basename "$f" .txt)"); done
 fi
-echo "setup-venv: installing $req into $venv" >&2
-python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
-"$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-echo "$sum" > "$venv/.req-sum"
+for name in "${names[@]}"; do
+  req="$root/hack/venvs/$name.txt"
+  venv="$venvs/$name"
+  sum="$(sha256sum "$req" | cut -c1-16)"
+  if [[ -x "$venv/bin/python" && -f "$venv/.req-sum" && "$(cat "$venv/.req-sum")" == "$sum" ]]; then
+    continue
+  fi
+  echo "setup-venv: installing $req into $venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+  echo "$sum" > "$venv/.req-sum"
+done

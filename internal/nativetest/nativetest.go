@@ -19,10 +19,11 @@ import (
 	"time"
 )
 
-// Venv returns the venv folder: $MLOPS_VENV, else ~/.cache/mlops-series/venv (hack/setup-venv.sh).
-func Venv() string {
-	if v := os.Getenv("MLOPS_VENV"); v != "" {
-		return v
+// Venv returns the folder of the named venv (hack/venvs/NAME.txt): $MLOPS_VENVS/NAME, else
+// $MLOPS_CACHE/venvs/NAME, else ~/.cache/mlops-series/venvs/NAME, where hack/setup-venv.sh makes it.
+func Venv(name string) string {
+	if v := os.Getenv("MLOPS_VENVS"); v != "" {
+		return filepath.Join(v, name)
 	}
 	cache := os.Getenv("MLOPS_CACHE")
 	if cache == "" {
@@ -32,15 +33,16 @@ func Venv() string {
 		}
 		cache = filepath.Join(base, "mlops-series")
 	}
-	return filepath.Join(cache, "venv")
+	return filepath.Join(cache, "venvs", name)
 }
 
-// Tool returns the path of a venv executable, skipping (or, under CI=true, failing) t without it.
-func Tool(t testing.TB, name string) string {
+// Tool returns the path of executable name in the named venv, skipping (or, under CI=true,
+// failing) t without it.
+func Tool(t testing.TB, venv, name string) string {
 	t.Helper()
-	p := filepath.Join(Venv(), "bin", name)
+	p := filepath.Join(Venv(venv), "bin", name)
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
-		msg := fmt.Sprintf("%s not found in venv %s: run `bash hack/setup-venv.sh` (or `make deps`)", name, Venv())
+		msg := fmt.Sprintf("%s not found in venv %s: run `bash hack/setup-venv.sh %s` (or `make deps`)", name, Venv(venv), venv)
 		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
 			t.Fatalf("%s; CI=true, so this is a failure, not a skip", msg)
 		}
@@ -146,7 +148,7 @@ func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...stri
 // backend and proxied artifacts in a temp folder, as the chart runs it (one worker, no job runner).
 func MLflow(t testing.TB) *Server {
 	t.Helper()
-	bin := Tool(t, "mlflow")
+	bin := Tool(t, "mlflow", "mlflow")
 	dir := t.TempDir()
 	port := FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -4,7 +4,7 @@ The server is `mlflow server` from the same Python environment, started the way 
 (one worker, proxied artifacts, background jobs off), with a SQLite file instead of PostgreSQL and a
 temporary folder as the artifact store, on a free port of 127.0.0.1.
 
-    .venv/bin/pytest series/chapter-6-model-registry/examples
+    ~/.cache/mlops-series/venvs/mlflow/bin/pytest series/chapter-6-model-registry/examples
 """
 
 from __future__ import annotations
