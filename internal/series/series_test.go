@@ -56,6 +56,12 @@ func TestDecodeChapterErrors(t *testing.T) {
 			return strings.Replace(s, "components:", "requires: [chapter-6]\ncomponents:", 1)
 		},
 			[]string{"requires[0]: a chapter cannot require itself"}},
+		{"params of a type that takes none", func(s string) string {
+			return strings.Replace(s, "path: /health,", "path: /health, params: {x: y},", 1)
+		}, []string{"checks[1].params: a http check takes no params"}},
+		{"params checked per type", func(s string) string {
+			return s + "  - {name: dag, type: airflow-dag-run, component: mlflow, port: 8080, section: \"#d\", params: {passwordSecret: nokey, colour: red}}\n"
+		}, []string{"needs params.dag", "params.colour: unknown param", "params.passwordSecret: must be \"secret-name/key\""}},
 		{"malformed yaml", func(s string) string { return s + "  - : [\n" }, []string{"c.yaml:"}},
 		{"wrong type", func(s string) string { return strings.Replace(s, "number: 6", "number: six", 1) },
 			[]string{"line 3", "six"}},

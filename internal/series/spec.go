@@ -107,6 +107,9 @@ type Check struct {
 	Section string    `yaml:"section"`
 	About   Localized `yaml:"about"`
 	Timeout Duration  `yaml:"timeout"`
+	// Params are the check type's own settings (see CheckParams), e.g. the DAG an airflow-dag-run
+	// triggers. A "...Secret" param names "secret/key" in the component's namespace.
+	Params map[string]string `yaml:"params"`
 }
 
 // Expect is what an http check wants back.
@@ -126,16 +129,35 @@ type Open struct {
 
 // Check types known to internal/check.
 const (
-	CheckPods            = "pods"
-	CheckHTTP            = "http"
-	CheckMLflowRoundTrip = "mlflow-roundtrip"
+	CheckPods                = "pods"
+	CheckHTTP                = "http"
+	CheckMLflowRoundTrip     = "mlflow-roundtrip"
+	CheckAirflowDAGRun       = "airflow-dag-run"
+	CheckFeastOnlineFeatures = "feast-online-features"
+	CheckPromQL              = "promql"
+	CheckGrafanaDatasource   = "grafana-datasource"
 )
 
 // CheckTypes lists the check types a spec may use, and whether each needs a network endpoint.
 var CheckTypes = map[string]bool{
-	CheckPods:            false,
-	CheckHTTP:            true,
-	CheckMLflowRoundTrip: true,
+	CheckPods:                false,
+	CheckHTTP:                true,
+	CheckMLflowRoundTrip:     true,
+	CheckAirflowDAGRun:       true,
+	CheckFeastOnlineFeatures: true,
+	CheckPromQL:              true,
+	CheckGrafanaDatasource:   true,
+}
+
+// ParamSpec is what params a check type takes: required and optional keys.
+type ParamSpec struct{ Required, Optional []string }
+
+// CheckParams lists each check type's params; any other key is an error.
+var CheckParams = map[string]ParamSpec{
+	CheckAirflowDAGRun:       {Required: []string{"dag"}, Optional: []string{"username", "passwordSecret"}},
+	CheckFeastOnlineFeatures: {Required: []string{"features", "entities", "expected"}},
+	CheckPromQL:              {Optional: []string{"query", "minSeries"}},
+	CheckGrafanaDatasource:   {Required: []string{"datasource"}, Optional: []string{"username", "passwordSecret"}},
 }
 
 // NeedsEndpoint says whether the check talks to a service (and so accepts --endpoint).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -138,6 +139,7 @@ func validateChapter(c *Chapter) []problem {
 		if ck.Type == CheckHTTP && !strings.HasPrefix(ck.Path, "/") {
 			add(p+".path", "must start with /, got %q", ck.Path)
 		}
+		ps = append(ps, validateParams(p, ck)...)
 		if ck.Expect.Status != 0 && (ck.Expect.Status < 100 || ck.Expect.Status > 599) {
 			add(p+".expect.status", "must be an HTTP status, got %d", ck.Expect.Status)
 		}
@@ -231,7 +233,48 @@ func (c *Chapter) ComponentOrder() ([][]Component, error) {
 }
 
 func knownTypes() string {
-	return strings.Join([]string{CheckHTTP, CheckMLflowRoundTrip, CheckPods}, ", ")
+	names := make([]string, 0, len(CheckTypes))
+	for t := range CheckTypes {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func validateParams(p string, ck Check) []problem {
+	var ps []problem
+	spec, ok := CheckParams[ck.Type]
+	if !ok {
+		if len(ck.Params) > 0 {
+			ps = append(ps, problem{p + ".params", fmt.Sprintf("a %s check takes no params", ck.Type)})
+		}
+		return ps
+	}
+	allowed := map[string]bool{}
+	for _, k := range append(append([]string{}, spec.Required...), spec.Optional...) {
+		allowed[k] = true
+	}
+	for _, k := range spec.Required {
+		if strings.TrimSpace(ck.Params[k]) == "" {
+			ps = append(ps, problem{p + ".params", fmt.Sprintf("a %s check needs params.%s", ck.Type, k)})
+		}
+	}
+	keys := make([]string, 0, len(ck.Params))
+	for k := range ck.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !allowed[k] {
+			ps = append(ps, problem{p + ".params." + k, fmt.Sprintf("unknown param for a %s check (known: %s)", ck.Type, strings.Join(append(append([]string{}, spec.Required...), spec.Optional...), ", "))})
+		}
+		if strings.HasSuffix(k, "Secret") {
+			if name, key, ok := strings.Cut(ck.Params[k], "/"); !ok || !dnsLabel.MatchString(name) || key == "" {
+				ps = append(ps, problem{p + ".params." + k, fmt.Sprintf("must be \"secret-name/key\", got %q", ck.Params[k])})
+			}
+		}
+	}
+	return ps
 }
 
 // located turns problems into one error, each line "file:line: path: message".
