@@ -27,7 +27,7 @@ func TestExplain(t *testing.T) {
 	pod := func(name string, sel map[string]string) *corev1.Pod {
 		return &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/instance": name}},
-			Spec: corev1.PodSpec{NodeSelector: sel, Containers: []corev1.Container{{Name: "main", Image: "example.org/x:1"}}},
+			Spec:       corev1.PodSpec{NodeSelector: sel, Containers: []corev1.Container{{Name: "main", Image: "example.org/x:1"}}},
 		}
 	}
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod("stuck", map[string]string{"no-such": "node"}), metav1.CreateOptions{}); err != nil {
