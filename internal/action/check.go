@@ -49,6 +49,7 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 		r.CS, r.REST = cl.CS, cl.REST
 	}
 	results := r.Run(ctx, ch)
+	e.recordChecks(results)
 	e.printResults(results)
 	passed, failed, skipped := check.Summary(results)
 	if o.JUnit != "" {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 
 	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/metrics"
 	"github.com/mlops-series/mlops-series/internal/series"
 	"github.com/mlops-series/mlops-series/internal/ui"
 )
@@ -52,6 +53,8 @@ type Env struct {
 	UI     *ui.UI
 	// Provisioner gives the cluster (kind by default, existing with --context/--kubeconfig).
 	Provisioner cluster.Provisioner
+	// Metrics records step durations and check results (nil: not recorded).
+	Metrics *metrics.Recorder
 }
 
 func (e *Env) chapter(name string) (*series.Chapter, error) {

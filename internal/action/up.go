@@ -52,6 +52,7 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 		}
 		total.Add(f)
 	}
+	e.Metrics.Step(ch.ID(), "preflight", "ok", st.Elapsed())
 	st.OK(fmt.Sprintf("preflight: %d components, %d MiB memory and %dm CPU requested",
 		len(p.Releases()), total.MiB(), total.MilliCPU()))
 
@@ -59,6 +60,7 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	st = e.UI.Start("cluster: " + e.Provisioner.Name())
 	cl, err := e.Provisioner.Ensure(ctx)
 	if err != nil {
+		e.Metrics.Step(ch.ID(), "cluster", "failed", st.Elapsed())
 		st.Fail("cluster: "+e.Provisioner.Name()+" not available", "")
 		return fmt.Errorf("%w\nread: %s", err, ch.Post.Link(ch.Post.Section))
 	}
@@ -66,6 +68,7 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	if cl.Created {
 		verb = "created"
 	}
+	e.Metrics.Step(ch.ID(), "cluster", verb, st.Elapsed())
 	st.OK(fmt.Sprintf("cluster %s (%s, Kubernetes %s) %s", cl.Name, cl.Provider, cl.Version, verb))
 
 	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
@@ -156,6 +159,11 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				}
 				st := e.UI.Start(fmt.Sprintf("%s %s (namespace %s)", r.Name(), r.Version(), r.Namespace()))
 				out, err := helm.Apply(ctx, r, timeout)
+				result := out.Action
+				if err != nil {
+					result = "failed"
+				}
+				e.Metrics.Step(ch.ID(), r.Name(), result, st.Elapsed())
 				if err != nil {
 					st.Fail(fmt.Sprintf("%s %s failed (namespace %s)", r.Name(), r.Version(), r.Namespace()), "")
 					errs[i] = fmt.Errorf("%w\nread: %s", err, ch.Post.Link(r.Component.Section))
@@ -223,6 +231,7 @@ func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Cha
 	}
 	st := e.UI.Start(fmt.Sprintf("checks of %s (%d)", ch.ID(), len(ch.Checks)))
 	results := r.Run(ctx, ch)
+	e.recordChecks(results)
 	passed, failed, skipped := check.Summary(results)
 	summary := fmt.Sprintf("checks %d/%d passed", passed, len(results)-skipped)
 	if skipped > 0 {
@@ -253,6 +262,15 @@ func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Cha
 		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("check %s: %d of %d checks failed: %s", ch.ID(), failed, len(results), strings.Join(bad, ", "))}
 	}
 	return nil
+}
+
+func (e *Env) recordChecks(results []check.Result) {
+	for _, res := range results {
+		if !res.Skipped {
+			e.Metrics.Check(res.Chapter, res.Name, res.Passed)
+			e.Metrics.Step(res.Chapter, "check "+res.Name, map[bool]string{true: "ok", false: "failed"}[res.Passed], res.Duration)
+		}
+	}
 }
 
 // printResults prints one line per check (sorted by name), with details under failures.

@@ -4,11 +4,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlops-series/mlops-series/internal/action"
+	"github.com/mlops-series/mlops-series/internal/metrics"
 )
 
 func newCheckCmd(g *Globals) *cobra.Command {
 	var o action.CheckOptions
 	var endpoints []string
+	var mo action.MetricsOptions
 	cmd := &cobra.Command{
 		Use:   "check CHAPTER",
 		Short: "Run a chapter's smoke checks (exit 2 when one fails)",
@@ -25,10 +27,12 @@ func newCheckCmd(g *Globals) *cobra.Command {
 				return err
 			}
 			o.ClusterRequested = g.Context != "" || g.Kubeconfig != ""
-			return e.Check(cmd.Context(), args[0], o)
+			e.Metrics = metrics.New("check", args[0])
+			return withMetrics(cmd.Context(), e, mo, e.Check(cmd.Context(), args[0], o))
 		},
 	}
 	cmd.Flags().StringArrayVar(&endpoints, "endpoint", nil, "NAME=URL: reach component NAME at URL instead of a port-forward")
+	metricsFlags(cmd, &mo)
 	cmd.Flags().StringVar(&o.JUnit, "junit", "", "write a JUnit report to this file")
 	return cmd
 }

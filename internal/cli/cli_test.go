@@ -136,9 +136,25 @@ current-context: gone
 // from the venv) passes without any cluster; `up` without a container engine exits 3.
 func TestCheckAgainstRealMLflow(t *testing.T) {
 	s := nativetest.MLflow(t)
-	out, errw, code := run(t, "check", "chapter-6", "--endpoint", "mlflow="+s.URL, "--junit", filepath.Join(t.TempDir(), "r.xml"))
+	dir := t.TempDir()
+	out, errw, code := run(t, "check", "chapter-6", "--endpoint", "mlflow="+s.URL, "--junit", filepath.Join(dir, "r.xml"),
+		"--metrics-file", filepath.Join(dir, "run.prom"))
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s%s", code, out, errw)
+	}
+	prom, err := os.ReadFile(filepath.Join(dir, "run.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`mlops_series_check_result{chapter="chapter-6",check="mlflow-roundtrip"} 1`,
+		`mlops_series_run_timestamp_seconds{chapter="chapter-6",command="check"}`} {
+		if !strings.Contains(string(prom), want) {
+			t.Errorf("metrics file lacks %q:\n%s", want, prom)
+		}
+	}
+	junit, err := os.ReadFile(filepath.Join(dir, "r.xml"))
+	if err != nil || !strings.Contains(string(junit), `<testsuite name="chapter-6" tests="3" failures="0" skipped="1"`) {
+		t.Errorf("junit report: %v\n%s", err, junit)
 	}
 	for _, want := range []string{"✓ mlflow-health", "✓ mlflow-roundtrip", "MLflow 3.17.2", "2 passed, 0 failed, 1 skipped"} {
 		if !strings.Contains(errw, want) {

@@ -6,12 +6,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlops-series/mlops-series/internal/action"
+	"github.com/mlops-series/mlops-series/internal/metrics"
 )
 
 func newUpCmd(g *Globals) *cobra.Command {
 	var o action.UpOptions
 	var endpoints []string
 	var ci bool
+	var mo action.MetricsOptions
 	cmd := &cobra.Command{
 		Use:   "up CHAPTER",
 		Short: "Bring up a chapter (and what it requires), wait for it, and run its checks",
@@ -30,7 +32,8 @@ func newUpCmd(g *Globals) *cobra.Command {
 			if ci && o.Timeout == 0 {
 				o.Timeout = 10 * time.Minute
 			}
-			return e.Up(cmd.Context(), args[0], o)
+			e.Metrics = metrics.New("up", args[0])
+			return withMetrics(cmd.Context(), e, mo, e.Up(cmd.Context(), args[0], o))
 		},
 	}
 	f := cmd.Flags()
@@ -38,6 +41,7 @@ func newUpCmd(g *Globals) *cobra.Command {
 	f.BoolVar(&o.SkipChecks, "skip-checks", false, "do not run the chapter's checks at the end")
 	f.StringVar(&o.JUnit, "junit", "", "write the checks' JUnit report to this file")
 	f.StringArrayVar(&endpoints, "endpoint", nil, "NAME=URL: reach component NAME at URL instead of a port-forward")
+	metricsFlags(cmd, &mo)
 	f.BoolVar(&ci, "ci", false, "CI mode: longer default waits (image pulls on fresh runners)")
 	return cmd
 }

@@ -151,6 +151,9 @@ func (s *Step) end(mark, color, text string) {
 	})
 }
 
+// Elapsed is the time since the step started.
+func (s *Step) Elapsed() time.Duration { return s.u.now().Sub(s.start) }
+
 // OK ends the step successfully, with a final text (empty: the start text).
 func (s *Step) OK(text string) { s.end("✓", green, text) }
 
