@@ -1,12 +1,30 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mlops-series/mlops-series/internal/action"
 	"github.com/mlops-series/mlops-series/internal/docs"
 )
+
+// componentInfo renders every available chapter's closure: what docs and footprint report.
+func componentInfo(ctx context.Context, e *action.Env) (map[string][]docs.ComponentInfo, error) {
+	info := map[string][]docs.ComponentInfo{}
+	for _, id := range e.Lib.IDs() {
+		per, _, err := e.Render(ctx, id, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range per {
+			info[id] = append(info[id], docs.ComponentInfo{Chapter: p.Chapter, Name: p.Component, Namespace: p.Namespace,
+				Version: p.Version, Footprint: p.Footprint, Chart: chartOf(e.Lib.Chapters[p.Chapter], p.Component)})
+		}
+	}
+	return info, nil
+}
 
 func newDocsCmd(g *Globals) *cobra.Command {
 	var dir string
@@ -20,17 +38,9 @@ func newDocsCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info := map[string][]docs.ComponentInfo{}
-			for _, id := range e.Lib.IDs() {
-				per, _, err := e.Render(cmd.Context(), id, nil)
-				if err != nil {
-					return err
-				}
-				for _, p := range per {
-					rel := docs.ComponentInfo{Chapter: p.Chapter, Name: p.Component, Namespace: p.Namespace, Version: p.Version, Footprint: p.Footprint}
-					rel.Chart = chartOf(e.Lib.Chapters[p.Chapter], p.Component)
-					info[id] = append(info[id], rel)
-				}
+			info, err := componentInfo(cmd.Context(), e)
+			if err != nil {
+				return err
 			}
 			files, err := docs.Generate(e.Lib, info)
 			if err != nil {

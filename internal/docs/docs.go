@@ -60,7 +60,7 @@ func Generate(lib *series.Library, info map[string][]ComponentInfo) (map[string]
 	files := map[string][]byte{}
 	for _, lang := range langs() {
 		t := textsFor(lang)
-		files[lang+"/index.md"] = finish(renderIndex(lib, t))
+		files[lang+"/index.md"] = finish(renderIndex(lib, info, t))
 		for _, p := range pages {
 			files[lang+"/"+p.ch.ID()+".md"] = finish(p.render(t))
 		}

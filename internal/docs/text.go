@@ -17,6 +17,8 @@ type texts struct {
 
 	indexIntro  string
 	indexHeader string
+	// footprint table on the index page
+	footprintTitle, footprintIntro, footprintHeader, footprintCore string
 
 	postLine     string
 	requires     string
@@ -77,7 +79,12 @@ func textsFor(lang string) texts {
 			indexIntro: "각 장은 블로그 글 한 편입니다. `mlops-series up chapter-N` 을 실행하면 그 글에서 다루는 " +
 				"도구들이 로컬 kind 클러스터에 설치되고, 스모크 체크로 끝까지 동작하는지 확인합니다. " +
 				"'준비 중'인 장은 아직 글과 스펙이 없습니다.",
-			indexHeader: "| 장 | 제목 | 도구 | 본문 |\n|--:|---|---|---|",
+			indexHeader:    "| 장 | 제목 | 도구 | 본문 |\n|--:|---|---|---|",
+			footprintTitle: "리소스 요청량",
+			footprintIntro: "각 장이 클러스터에 요청하는 메모리(MiB)와 CPU(m)입니다. `mlops-series render` 로 렌더링한 매니페스트에서 " +
+				"계산하며(`mlops-series footprint` 로도 볼 수 있습니다), 선행 장까지 포함한 합계가 목표(MiB) 이내인지 표시합니다.",
+			footprintHeader: "| 장 | 메모리 | CPU | 선행 장 포함 메모리 | 선행 장 포함 CPU | 목표 |\n|---|--:|--:|--:|--:|---|",
+			footprintCore:   "핵심 네 장 함께",
 
 			postLine:     "본문",
 			requires:     "필요한 장",
@@ -149,7 +156,13 @@ func textsFor(lang string) texts {
 		indexIntro: "Each chapter is one post of the series. `mlops-series up chapter-N` installs the tools " +
 			"that post covers on a local kind cluster and proves with smoke checks that they work end to end. " +
 			"Chapters marked coming have no post and no spec yet.",
-		indexHeader: "| # | Chapter | Tools | Post |\n|--:|---|---|---|",
+		indexHeader:    "| # | Chapter | Tools | Post |\n|--:|---|---|---|",
+		footprintTitle: "Footprint",
+		footprintIntro: "Memory (MiB) and CPU (m) each chapter requests from the cluster, measured from the manifests " +
+			"`mlops-series render` prints (also shown by `mlops-series footprint`), with and without the chapters it " +
+			"requires, against the target (MiB).",
+		footprintHeader: "| Chapter | Memory | CPU | Memory with requires | CPU with requires | Target |\n|---|--:|--:|--:|--:|---|",
+		footprintCore:   "core chapters together",
 
 		postLine:     "Post",
 		requires:     "Requires",
