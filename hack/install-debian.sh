@@ -35,11 +35,21 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-debian: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# apt's output goes to a log that is shown only when something fails.
 # --no-install-recommends: the packages' recommends are not needed to run the binaries here.
-# The packages' postinst scripts try to start system services; without systemd (containers, CI)
-# they only print a note, and nothing of the tests depends on those services.
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packages' postinst scripts start system services where systemd runs; the tests start their
+# own processes on free ports, so those services are stopped and disabled again below (a system
+# Prometheus on :9090 would also take the port `mlops-series open prometheus` forwards to).
+if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "install-debian: apt-get failed for ${missing[*]}" >&2
+  exit 1
+fi
 for p in "${missing[@]}"; do
   [ -x "${pkgs[$p]}" ] || { echo "install-debian: $p installed but ${pkgs[$p]} is missing" >&2; exit 1; }
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    "${sudo[@]}" systemctl disable --now "$p" >/dev/null 2>&1 || true
+  fi
 done

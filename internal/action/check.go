@@ -44,9 +44,9 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 			return err
 		}
 	}
-	r := &check.Runner{Endpoints: o.Endpoints, NoCluster: "no cluster contacted: every service was given by --endpoint (add --context to check the cluster too)"}
-	if cl != nil {
-		r.CS, r.REST = cl.CS, cl.REST
+	r, err := e.newRunner(ctx, cl, ch, o.Endpoints)
+	if err != nil {
+		return err
 	}
 	results := r.Run(ctx, ch)
 	e.recordChecks(results)

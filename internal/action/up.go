@@ -225,9 +225,9 @@ func contains(list []string, s string) bool {
 }
 
 func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Chapter, endpoints map[string]string, junit string) error {
-	r := &check.Runner{Endpoints: endpoints}
-	if cl != nil {
-		r.CS, r.REST = cl.CS, cl.REST
+	r, err := e.newRunner(ctx, cl, ch, endpoints)
+	if err != nil {
+		return err
 	}
 	st := e.UI.Start(fmt.Sprintf("checks of %s (%d)", ch.ID(), len(ch.Checks)))
 	results := r.Run(ctx, ch)

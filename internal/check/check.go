@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -45,6 +46,11 @@ type Runner struct {
 	HTTP *http.Client
 	// NoCluster explains why Kubernetes-level checks are skipped (when CS is nil).
 	NoCluster string
+	// SeriesFS is the series folder: checks read their expectation files from the chapter folder.
+	SeriesFS fs.FS
+	// ScrapedNamespaces, when set, makes a promql check require every one of these namespaces
+	// (the installed chapters' components that expose metrics) to have scrape targets, all up.
+	ScrapedNamespaces []string
 }
 
 // Run runs the checks of a chapter and returns one result per check, sorted by name.
@@ -102,15 +108,8 @@ func (r *Runner) dispatch(ctx context.Context, ch *series.Chapter, c series.Chec
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	switch c.Type {
-	case series.CheckHTTP:
-		msg, err := HTTP(ctx, hc, base, c.Path, c.Expect.Status, c.Expect.Body)
-		return msg, via, err
-	case series.CheckMLflowRoundTrip:
-		msg, err := MLflowRoundTrip(ctx, hc, base)
-		return msg, via, err
-	}
-	return "", via, fmt.Errorf("check type %q is not implemented by this binary", c.Type)
+	msg, err := r.typed(ctx, hc, ch, c, base)
+	return msg, via, err
 }
 
 // endpoint gives the base URL of a check's target: the --endpoint of its component, or a

@@ -1,0 +1,312 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mlops-series/mlops-series/internal/nativetest"
+)
+
+// chapter5DAG is the example DAG the chapter ships (and the chart's values carry).
+const chapter5DAG = "../../series/chapter-5-pipelines/examples/dags/ml_pipeline.py"
+
+// airflowFailingDAG fails in its second task, after a first task that succeeds.
+const airflowFailingDAG = `from datetime import datetime
+
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="always_fails", schedule=None, start_date=datetime(2025, 1, 1), catchup=False)
+def always_fails():
+    @task
+    def step_ok():
+        return 1
+
+    @task(retries=0)
+    def fail_here(x):
+        raise RuntimeError("deliberate failure for the airflow-dag-run test")
+
+    fail_here(step_ok())
+
+
+always_fails()
+`
+
+// airflowBrokenDAG does not import: the API lists it under /api/v2/importErrors.
+const airflowBrokenDAG = `from airflow.sdk import dag
+raise ImportError("deliberately broken DAG file")
+`
+
+// airflowGetDAG reads a DAG's is_paused through the API, with the server's admin credentials.
+func airflowGetDAG(t *testing.T, srv *nativetest.AirflowServer, dag string) bool {
+	t.Helper()
+	c, _, _, err := newAirflowClient(nil, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	ctx := t.Context()
+	if err := c.call(ctx, "log in", http.MethodPost, "/auth/token", "",
+		map[string]string{"username": srv.Username, "password": srv.Password}, &tok); err != nil {
+		t.Fatal(err)
+	}
+	c.token = tok.AccessToken
+	var d struct {
+		IsPaused bool `json:"is_paused"`
+	}
+	if err := c.call(ctx, "get DAG", http.MethodGet, "/api/v2/dags/"+dag, "", nil, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.IsPaused
+}
+
+// TestAirflowDAGRun runs the check against a real Airflow (api-server, scheduler, dag-processor,
+// triggerer from the venv "airflow"), started once for all subtests, whose DAGs folder holds the
+// chapter's ml_pipeline.py, a DAG that fails and a file that does not import.
+func TestAirflowDAGRun(t *testing.T) {
+	dags := t.TempDir()
+	src, err := os.ReadFile(chapter5DAG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"ml_pipeline.py":  src,
+		"always_fails.py": []byte(airflowFailingDAG),
+		"broken_dag.py":   []byte(airflowBrokenDAG),
+	} {
+		if err := os.WriteFile(filepath.Join(dags, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := nativetest.Airflow(t, dags)
+	hc := &http.Client{Timeout: 30 * time.Second}
+	dumpLogs := func(t *testing.T) {
+		if t.Failed() {
+			t.Logf("airflow logs:\n%s", srv.Tails(40))
+		}
+	}
+
+	t.Run("the chapter's DAG succeeds", func(t *testing.T) {
+		defer dumpLogs(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+		defer cancel()
+		start := time.Now()
+		summary, err := AirflowDAGRun{DAG: "ml_pipeline", Username: srv.Username, Password: srv.Password, Poll: time.Second}.
+			Run(ctx, hc, srv.URL)
+		if err != nil {
+			t.Fatalf("AirflowDAGRun: %v", err)
+		}
+		t.Logf("DAG run checked in %s: %s", time.Since(start).Round(time.Millisecond), summary)
+		want := regexp.MustCompile(`^Airflow 3\.\d+\.\d+ at http://127\.0\.0\.1:\d+: DAG ml_pipeline run mlops-series-check-\S+ success in \S+ \(3 tasks: prepare_data → train → evaluate\)$`)
+		if !want.MatchString(summary) {
+			t.Errorf("summary = %q, want it to match %s", summary, want)
+		}
+		// DAGs start paused; the check unpaused it for the run and paused it again.
+		if !airflowGetDAG(t, srv, "ml_pipeline") {
+			t.Error("ml_pipeline is left unpaused")
+		}
+	})
+
+	t.Run("a failing DAG names the failed task and shows its log", func(t *testing.T) {
+		defer dumpLogs(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+		defer cancel()
+		// Credentials from the URL, as `--endpoint airflow=http://admin:pw@host:port` gives them.
+		_, err := AirflowDAGRun{DAG: "always_fails", Poll: time.Second}.Run(ctx, hc, srv.URLWithCredentials())
+		if err == nil {
+			t.Fatal("AirflowDAGRun passed on a DAG that fails")
+		}
+		msg := err.Error()
+		t.Logf("error:\n%s", msg)
+		for _, want := range []string{
+			"airflow-dag-run: run mlops-series-check-",
+			"of DAG always_fails failed after",
+			"task fail_here failed (try 1)",
+			"tasks: step_ok success, fail_here failed",
+			"log of fail_here (try 1), last lines:",
+			"RuntimeError: deliberate failure for the airflow-dag-run test",
+		} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error lacks %q", want)
+			}
+		}
+		if strings.Contains(msg, srv.Password) {
+			t.Error("error shows the password")
+		}
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		_, err := AirflowDAGRun{DAG: "ml_pipeline", Username: "admin", Password: "not-the-password"}.Run(t.Context(), hc, srv.URL)
+		want := `airflow-dag-run: log in: POST /auth/token: 401 Unauthorized: Invalid credentials (wrong username or password for user "admin")`
+		if err == nil || err.Error() != want {
+			t.Fatalf("err = %v, want %s", err, want)
+		}
+	})
+
+	t.Run("an unknown DAG lists the import errors", func(t *testing.T) {
+		_, err := AirflowDAGRun{DAG: "no_such_dag", Username: srv.Username, Password: srv.Password,
+			Poll: 200 * time.Millisecond, WaitForDAG: time.Second}.Run(t.Context(), hc, srv.URL)
+		if err == nil {
+			t.Fatal("AirflowDAGRun passed on a DAG that does not exist")
+		}
+		msg := err.Error()
+		t.Logf("error:\n%s", msg)
+		for _, want := range []string{
+			"airflow-dag-run: get DAG: GET /api/v2/dags/no_such_dag: 404 Not Found",
+			"waited 1s for the DAG processor to parse it",
+			"broken_dag.py",
+			"deliberately broken DAG file",
+		} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error lacks %q", want)
+			}
+		}
+	})
+}
+
+func TestAirflowDAGRunUnreachable(t *testing.T) {
+	// A port nothing listens on: bind one, then close it.
+	l := httptest.NewServer(http.NotFoundHandler())
+	base := l.URL
+	l.Close()
+	_, err := AirflowDAGRun{DAG: "ml_pipeline", Username: "admin", Password: "pw"}.Run(t.Context(), nil, base)
+	if err == nil {
+		t.Fatal("no error for an unreachable server")
+	}
+	want := "airflow-dag-run: health: GET /api/v2/monitor/health: Airflow API server unreachable at " + base +
+		" (check the endpoint and that the port-forward is running): "
+	if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v\nwant prefix %s… connection refused", err, want)
+	}
+}
+
+func TestAirflowDAGRunInputs(t *testing.T) {
+	for _, tc := range []struct {
+		name, url string
+		run       AirflowDAGRun
+		want      string
+	}{
+		{"no DAG", "http://127.0.0.1:1", AirflowDAGRun{Username: "a", Password: "b"},
+			"airflow-dag-run: no DAG given (params.dag in the chapter spec)"},
+		{"no credentials", "http://127.0.0.1:1", AirflowDAGRun{DAG: "d"},
+			"airflow-dag-run: no credentials for http://127.0.0.1:1: give a username and a password (or http://USER:PASSWORD@host:port as the endpoint)"},
+		{"bad URL hides the password", "ftp://admin:secret@host", AirflowDAGRun{DAG: "d"},
+			`airflow-dag-run: invalid Airflow URL "ftp://admin:xxxxx@host": want http(s)://[user:password@]host:port`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.run.Run(t.Context(), nil, tc.url)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// airflowFake answers like an Airflow API server whose scheduler never starts the run.
+func airflowFake(t *testing.T, health string, login *atomic.Value, patches *atomic.Int32) *httptest.Server {
+	t.Helper()
+	paused := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/v2/monitor/health":
+			_, _ = w.Write([]byte(health))
+		case r.URL.Path == "/auth/token":
+			var in map[string]string
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			login.Store(in["username"] + ":" + in["password"])
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"access_token":"tok"}`))
+		case r.Header.Get("Authorization") != "Bearer tok":
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"detail":"Not authenticated"}`))
+		case r.URL.Path == "/api/v2/version":
+			_, _ = w.Write([]byte(`{"version":"3.3.2"}`))
+		case r.URL.Path == "/api/v2/dags/d" && r.Method == http.MethodGet:
+			_ = json.NewEncoder(w).Encode(map[string]any{"dag_id": "d", "is_paused": paused})
+		case r.URL.Path == "/api/v2/dags/d" && r.Method == http.MethodPatch:
+			patches.Add(1)
+			var in map[string]bool
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			paused = in["is_paused"]
+			_ = json.NewEncoder(w).Encode(map[string]any{"dag_id": "d", "is_paused": paused})
+		case r.URL.Path == "/api/v2/dags/d/dagRuns" && r.Method == http.MethodPost:
+			var in map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			if _, ok := in["logical_date"]; !ok {
+				w.WriteHeader(http.StatusUnprocessableEntity)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(map[string]any{"dag_run_id": in["dag_run_id"], "state": "queued"})
+		case strings.HasSuffix(r.URL.Path, "/taskInstances"):
+			_, _ = w.Write([]byte(`{"task_instances":[{"task_id":"t1","state":null,"try_number":0}],"total_entries":1}`))
+		case strings.HasPrefix(r.URL.Path, "/api/v2/dags/d/dagRuns/"):
+			_, _ = w.Write([]byte(`{"dag_run_id":"x","state":"queued"}`))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"detail":"not found"}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+const airflowHealthy = `{"metadatabase":{"status":"healthy"},"scheduler":{"status":"healthy"},"triggerer":{"status":"healthy"},"dag_processor":{"status":"healthy"}}`
+
+// A run that never leaves "queued" times out with its state and the tasks' states, and the DAG
+// the check unpaused is paused again.
+func TestAirflowDAGRunStuckRun(t *testing.T) {
+	var login atomic.Value
+	var patches atomic.Int32
+	srv := airflowFake(t, airflowHealthy, &login, &patches)
+	u := strings.Replace(srv.URL, "http://", "http://admin:p%40ss@", 1)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	_, err := AirflowDAGRun{DAG: "d", Poll: 50 * time.Millisecond}.Run(ctx, nil, u)
+	if err == nil {
+		t.Fatal("no error for a run that stays queued")
+	}
+	if got := login.Load(); got != "admin:p@ss" {
+		t.Errorf("login with %v, want the URL's userinfo admin:p@ss", got)
+	}
+	for _, want := range []string{
+		"airflow-dag-run: wait for run: run mlops-series-check-",
+		"of DAG d still queued when the check gave up (context deadline exceeded)",
+		"a queued run waits for the scheduler",
+		"tasks: t1 none",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if n := patches.Load(); n != 2 {
+		t.Errorf("PATCH requests = %d, want 2 (unpause, pause again)", n)
+	}
+}
+
+// An unhealthy scheduler fails the check before it logs in.
+func TestAirflowDAGRunUnhealthyScheduler(t *testing.T) {
+	var login atomic.Value
+	var patches atomic.Int32
+	health := `{"metadatabase":{"status":"healthy"},"scheduler":{"status":"unhealthy","latest_scheduler_heartbeat":null},"triggerer":{"status":null},"dag_processor":{"status":"healthy"}}`
+	srv := airflowFake(t, health, &login, &patches)
+	_, err := AirflowDAGRun{DAG: "d", Username: "a", Password: "b"}.Run(t.Context(), nil, srv.URL)
+	want := "airflow-dag-run: health: GET /api/v2/monitor/health: scheduler is unhealthy, so no DAG run could start (check that pod's events and logs)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if login.Load() != nil {
+		t.Error("logged in despite the unhealthy scheduler")
+	}
+}

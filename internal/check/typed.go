@@ -1,0 +1,121 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlops-series/mlops-series/internal/series"
+)
+
+// typed runs the functional checks that talk to one tool's API, building each from its params.
+func (r *Runner) typed(ctx context.Context, hc *http.Client, ch *series.Chapter, c series.Check, base string) (string, error) {
+	switch c.Type {
+	case series.CheckHTTP:
+		return HTTP(ctx, hc, base, c.Path, c.Expect.Status, c.Expect.Body)
+	case series.CheckMLflowRoundTrip:
+		return MLflowRoundTrip(ctx, hc, base)
+	case series.CheckAirflowDAGRun:
+		user, pass, err := r.credentials(ctx, ch, c, "admin")
+		if err != nil {
+			return "", err
+		}
+		return AirflowDAGRun{DAG: c.Params["dag"], Username: user, Password: pass}.Run(ctx, hc, base)
+	case series.CheckFeastOnlineFeatures:
+		f, err := ParseFeastParams(c.Params, func(p string) ([]byte, error) {
+			if r.SeriesFS == nil {
+				return nil, fmt.Errorf("no series folder to read %s from", p)
+			}
+			return fs.ReadFile(r.SeriesFS, path.Join(ch.Dir, p))
+		})
+		if err != nil {
+			return "", err
+		}
+		return f.Run(ctx, hc, base)
+	case series.CheckPromQL:
+		qs, err := r.promQL(c)
+		if err != nil {
+			return "", err
+		}
+		var out []string
+		for _, q := range qs {
+			msg, err := q.Run(ctx, hc, base)
+			if err != nil {
+				return "", err
+			}
+			out = append(out, msg)
+		}
+		return strings.Join(out, "; "), nil
+	case series.CheckGrafanaDatasource:
+		user, pass, err := r.credentials(ctx, ch, c, "admin")
+		if err != nil {
+			return "", err
+		}
+		return GrafanaDatasource{UID: c.Params["datasource"], User: user, Password: pass}.Run(ctx, hc, base)
+	}
+	return "", fmt.Errorf("check type %q is not implemented by this binary", c.Type)
+}
+
+// credentials reads params.username (default user) and the password from params.passwordSecret
+// ("secret/key" in the component's namespace). With an --endpoint, or without a passwordSecret,
+// both are empty unless set, and the checks fall back to the endpoint URL's userinfo.
+func (r *Runner) credentials(ctx context.Context, ch *series.Chapter, c series.Check, user string) (string, string, error) {
+	if u := c.Params["username"]; u != "" {
+		user = u
+	}
+	ref := c.Params["passwordSecret"]
+	if _, viaEndpoint := r.Endpoints[c.Component]; viaEndpoint || ref == "" || r.CS == nil {
+		return "", "", nil
+	}
+	comp, _ := component(ch, c.Component)
+	name, key, _ := strings.Cut(ref, "/")
+	sec, err := r.CS.CoreV1().Secrets(comp.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", "", fmt.Errorf("secret %s/%s (params.passwordSecret) not found: is %s installed?", comp.Namespace, name, ch.ID())
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("read secret %s/%s: %w", comp.Namespace, name, err)
+	}
+	v, ok := sec.Data[key]
+	if !ok {
+		return "", "", fmt.Errorf("secret %s/%s has no key %q", comp.Namespace, name, key)
+	}
+	return user, string(v), nil
+}
+
+// promQL builds the queries of a promql check: params.query if given (default "up"); and, when
+// ScrapedNamespaces is set (the installed chapters' namespaces whose components expose metrics),
+// every target there must be up and every one of those namespaces must have a target.
+func (r *Runner) promQL(c series.Check) ([]PromQL, error) {
+	q := PromQL{Query: strings.TrimSpace(c.Params["query"])}
+	if v := c.Params["minSeries"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("params.minSeries %q: want a number", v)
+		}
+		q.MinSeries = n
+	}
+	if q.Query == "" {
+		q.Query = "up"
+	}
+	qs := []PromQL{q}
+	if len(r.ScrapedNamespaces) > 0 {
+		ns := append([]string(nil), r.ScrapedNamespaces...)
+		sort.Strings(ns)
+		sel := fmt.Sprintf(`up{namespace=~"%s"}`, strings.Join(ns, "|"))
+		qs = append(qs,
+			PromQL{Query: sel, MinSeries: len(ns)},
+			// One series per namespace that has targets, valued 1: fewer than len(ns) means a
+			// chapter whose metrics are not scraped at all.
+			PromQL{Query: fmt.Sprintf("clamp_max(count by (namespace) (%s), 1)", sel), MinSeries: len(ns)})
+	}
+	return qs, nil
+}
