@@ -28,6 +28,7 @@ up: build
 	./$(BIN) up chapter-6
 
 deps:
+	bash hack/install-debian.sh
 	go mod download
 	bash hack/build-testenv.sh
 	bash hack/setup-venv.sh
@@ -56,6 +57,7 @@ pytest:
 	$(MLOPS_VENVS)/airflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-5-pipelines
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-6-model-registry
 	$(MLOPS_VENVS)/feast/bin/python -m pytest -q -p no:cacheprovider series/chapter-8-feature-store
+	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-10-monitoring
 
 docs: build
 	./$(BIN) docs
