@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the native tests need (layer 3 of the testing plan): Prometheus and
-# its Pushgateway, the statsd exporter, Redis, run as local processes by internal/nativetest (Prometheus, Pushgateway) and
+# its Pushgateway, Redis, run as local processes by internal/nativetest (Prometheus, Pushgateway) and
 # promtool, which checks the prometheus chart's rendered configuration.
 #
 # Idempotent and quiet: packages already installed are not touched, and apt-get runs only when
@@ -14,7 +14,6 @@ set -euo pipefail
 declare -A pkgs=(
   [prometheus]=/usr/bin/prometheus            # also brings /usr/bin/promtool
   [prometheus-pushgateway]=/usr/bin/prometheus-pushgateway
-  [prometheus-statsd-exporter]=/usr/bin/prometheus-statsd-exporter  # Airflow statsd -> /metrics (chapter 5)
   [redis-server]=/usr/bin/redis-server        # Feast's online store in the native tests (chapter 8)
 )
 
