@@ -12,6 +12,8 @@ TOOLS := $(MLOPS_CACHE)/tools
 STATICCHECK_VERSION := v0.8.2
 ACTIONLINT_VERSION := v1.7.12
 GOVULNCHECK_VERSION := v1.9.0
+# The statsd exporter of chapter 5's chart (prom/statsd-exporter), for the native tests.
+STATSD_EXPORTER_VERSION := v0.30.0
 # The Go vulnerability database, as published in the golang.org/x/vulndb module (vuln.go.dev is not
 # reachable from the build machines; the module proxy is). Bump to refresh.
 VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
@@ -35,6 +37,7 @@ deps:
 	@test -x $(TOOLS)/staticcheck-$(STATICCHECK_VERSION) || { GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(TOOLS)/staticcheck $(TOOLS)/staticcheck-$(STATICCHECK_VERSION); }
 	@test -x $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION) || { GOBIN=$(TOOLS) go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) && mv $(TOOLS)/govulncheck $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION); }
 	@test -f $(VULNDB)/index/modules.json || python3 hack/vulndb.py "$$(go mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')" $(VULNDB)
+	@test -x $(TOOLS)/statsd_exporter || GOBIN=$(TOOLS) go install github.com/prometheus/statsd_exporter@$(STATSD_EXPORTER_VERSION)
 	@test -x $(TOOLS)/actionlint-$(ACTIONLINT_VERSION) || { GOBIN=$(TOOLS) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) && mv $(TOOLS)/actionlint $(TOOLS)/actionlint-$(ACTIONLINT_VERSION); }
 
 lint:

@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	mlopsseries "github.com/mlops-series/mlops-series"
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
+	"github.com/mlops-series/mlops-series/internal/metrics"
 	"github.com/mlops-series/mlops-series/internal/nativetest"
 	"github.com/mlops-series/mlops-series/internal/series"
 	"github.com/mlops-series/mlops-series/internal/testenv"
@@ -361,4 +364,21 @@ func TestFailedUpExplains(t *testing.T) {
 	if rerr != nil || entries["chapter-7"].Complete || !entries["chapter-6"].Complete {
 		t.Errorf("ledger after a failed up: %+v (%v)", entries, rerr)
 	}
+}
+
+var getOpts = metav1.GetOptions{}
+
+func newRecorder(command, chapter string) *metrics.Recorder { return metrics.New(command, chapter) }
+
+func portOf(t *testing.T, rawURL string) int {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

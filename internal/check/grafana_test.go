@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path"
 	"regexp"
 	"sort"
@@ -30,32 +29,9 @@ import (
 // (provisioning the data source from the chart's file, reaching Prometheus) is exercised by the
 // kind end-to-end workflow.
 
-// grafanaRecording is one recorded answer.
-type grafanaRecording struct {
-	Request string          `json:"request"`
-	Status  int             `json:"status"`
-	Body    json.RawMessage `json:"body"`
-}
-
-func loadGrafanaRecording(t *testing.T, name string) grafanaRecording {
-	t.Helper()
-	b, err := os.ReadFile("testdata/grafana/" + name + ".json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r grafanaRecording
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("testdata/grafana/%s.json: %v", name, err)
-	}
-	if r.Status == 0 || len(r.Body) == 0 {
-		t.Fatalf("testdata/grafana/%s.json: no status or body", name)
-	}
-	return r
-}
-
-// fakeGrafana replays recordings the way Grafana routes them: /api/health without login; the data
-// source health route only with the right basic-auth credentials (admin / s3cret), for the uid
-// "prometheus" (any other uid gets Grafana's unknown-uid answer).
+// fakeGrafana replays recordings the way Grafana routes them (nativetest.GrafanaReplay): /api/health
+// without login; the data source health route only with the right basic-auth credentials
+// (admin / s3cret), for the uid "prometheus".
 type fakeGrafana struct {
 	health, datasource string // recording names
 }
@@ -67,39 +43,7 @@ const (
 
 func (f fakeGrafana) start(t *testing.T) *httptest.Server {
 	t.Helper()
-	recs := map[string]grafanaRecording{}
-	for _, name := range []string{f.health, f.datasource, "unauthorized-no-credentials", "unauthorized-wrong-password", "datasource-unknown-uid"} {
-		recs[name] = loadGrafanaRecording(t, name)
-	}
-	reply := func(w http.ResponseWriter, name string) {
-		rec := recs[name]
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rec.Status)
-		_, _ = w.Write(rec.Body)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			t.Errorf("/api/health called with credentials: it needs none")
-		}
-		reply(w, f.health)
-	})
-	mux.HandleFunc("GET /api/datasources/uid/{uid}/health", func(w http.ResponseWriter, r *http.Request) {
-		user, password, ok := r.BasicAuth()
-		switch {
-		case !ok:
-			reply(w, "unauthorized-no-credentials")
-		case user != fakeGrafanaUser || password != fakeGrafanaPassword:
-			reply(w, "unauthorized-wrong-password")
-		case r.PathValue("uid") != "prometheus":
-			reply(w, "datasource-unknown-uid")
-		default:
-			reply(w, f.datasource)
-		}
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return nativetest.GrafanaReplay(t, f.health, f.datasource, fakeGrafanaUser, fakeGrafanaPassword)
 }
 
 func TestGrafanaDatasourceAgainstRecordedAPI(t *testing.T) {

@@ -86,10 +86,11 @@ func (r *Recorder) WriteFile(path string) error {
 	return nil
 }
 
-// Push sends the metrics to a Pushgateway at url, grouped by chapter and command so that runs of
-// different chapters and commands do not replace each other.
+// Push sends the metrics to a Pushgateway at url, in a group per command and chapter (grouping
+// label "run", e.g. "up-chapter-6") so that runs of different chapters and commands do not replace
+// each other. (The metrics' own chapter and command labels cannot be grouping labels too.)
 func (r *Recorder) Push(url string) error {
-	p := push.New(url, Job).Gatherer(r.reg).Grouping("chapter", r.chapter).Grouping("command", r.command)
+	p := push.New(url, Job).Gatherer(r.reg).Grouping("run", r.command+"-"+r.chapter)
 	if err := p.Push(); err != nil {
 		return fmt.Errorf("push metrics to %s: %w", url, err)
 	}

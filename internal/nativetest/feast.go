@@ -31,7 +31,13 @@ const RedisServerBin = "/usr/bin/redis-server"
 // answers 200. REDIS_CONNECTION_STRING, which feature_store.yaml reads, points at that Redis.
 // Everything is stopped in t.Cleanup. Takes 20-40 s. Without the venv or redis-server it skips the
 // test, or fails it when CI=true.
-func Feast(t testing.TB, repoDir string) *Server {
+func Feast(t testing.TB, repoDir string) *Server { return feastServe(t, repoDir, false) }
+
+// FeastWithMetrics is Feast with `--metrics`, as the chart runs it: Prometheus metrics on port 8000,
+// a port Feast does not let one choose (so only one such server can run at a time).
+func FeastWithMetrics(t testing.TB, repoDir string) *Server { return feastServe(t, repoDir, true) }
+
+func feastServe(t testing.TB, repoDir string, metrics bool) *Server {
 	t.Helper()
 	feast := Tool(t, "feast", "feast")
 	python := Tool(t, "feast", "python")
@@ -76,8 +82,11 @@ func Feast(t testing.TB, repoDir string) *Server {
 
 	port := FreePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	s := Start(t, "feast", repo, base+"/health", env,
-		feast, "serve", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "--workers", "1")
+	argv := []string{feast, "serve", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "--workers", "1"}
+	if metrics {
+		argv = append(argv, "--metrics")
+	}
+	s := Start(t, "feast", repo, base+"/health", env, argv...)
 	s.URL, s.Port = base, port
 	return s
 }

@@ -51,6 +51,40 @@ func Tool(t testing.TB, venv, name string) string {
 	return p
 }
 
+// CacheTool returns a binary the Makefile's deps target builds into $MLOPS_CACHE/tools (e.g. the
+// statsd exporter), skipping t without it, or failing it under CI=true.
+func CacheTool(t testing.TB, name string) string {
+	t.Helper()
+	cache := os.Getenv("MLOPS_CACHE")
+	if cache == "" {
+		base, _ := os.UserCacheDir()
+		cache = filepath.Join(base, "mlops-series")
+	}
+	p := filepath.Join(cache, "tools", name)
+	if _, err := os.Stat(p); err != nil {
+		msg := fmt.Sprintf("%s not found in %s: run `make deps`", name, filepath.Dir(p))
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("%s; CI=true, so this is a failure, not a skip", msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// StatsdExporter starts the Prometheus statsd exporter (chapter 5's metrics component, built from
+// its Go module by `make deps`) with /metrics on a free port.
+func StatsdExporter(t testing.TB) *Server {
+	t.Helper()
+	bin := CacheTool(t, "statsd_exporter")
+	port, udp := FreePort(t), FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s := Start(t, "statsd-exporter", t.TempDir(), base+"/metrics", nil, bin,
+		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port),
+		"--statsd.listen-udp=127.0.0.1:"+strconv.Itoa(udp), "--statsd.listen-tcp=")
+	s.URL, s.Port = base, port
+	return s
+}
+
 // FreePort returns a free TCP port on 127.0.0.1.
 func FreePort(t testing.TB) int {
 	t.Helper()
@@ -145,7 +179,8 @@ func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...stri
 }
 
 // MLflow starts `mlflow server` (the venv's, the chart's version) on 127.0.0.1 with a SQLite
-// backend and proxied artifacts in a temp folder, as the chart runs it (one worker, no job runner).
+// backend and proxied artifacts in a temp folder, as the chart runs it (one worker, no job runner,
+// /metrics exposed).
 func MLflow(t testing.TB) *Server {
 	t.Helper()
 	bin := Tool(t, "mlflow", "mlflow")
@@ -156,7 +191,8 @@ func MLflow(t testing.TB) *Server {
 		[]string{"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"},
 		bin, "server", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--workers", "1",
 		"--backend-store-uri", "sqlite:///"+filepath.Join(dir, "mlflow.db"),
-		"--artifacts-destination", filepath.Join(dir, "artifacts"))
+		"--artifacts-destination", filepath.Join(dir, "artifacts"),
+		"--expose-prometheus", filepath.Join(dir, "prometheus"))
 	s.URL, s.Port = base, port
 	return s
 }
