@@ -65,8 +65,10 @@ func Prometheus(t testing.TB, scrapeConfigYAML string) *Server {
 	return s
 }
 
-// Pushgateway starts Debian's Pushgateway (1.5) on a free 127.0.0.1 port, without persistence,
-// and waits until /-/ready answers. It is stopped in t.Cleanup.
+// Pushgateway starts Debian's Pushgateway (1.5) on a free 127.0.0.1 port and waits until /-/ready
+// answers. It is stopped in t.Cleanup. Debian's build persists to /var/lib/prometheus/pushgateway.data
+// by default, which would carry metrics from one test (and one CI run) to the next: its persistence
+// file goes to the test's temp folder instead.
 func Pushgateway(t testing.TB) *Server {
 	t.Helper()
 	bin := DebianTool(t, "prometheus-pushgateway")
@@ -74,7 +76,8 @@ func Pushgateway(t testing.TB) *Server {
 	port := FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	base := "http://" + addr
-	s := Start(t, "pushgateway", dir, base+"/-/ready", nil, bin, "--web.listen-address="+addr)
+	s := Start(t, "pushgateway", dir, base+"/-/ready", nil, bin, "--web.listen-address="+addr,
+		"--persistence.file="+filepath.Join(dir, "pushgateway.data"))
 	s.URL, s.Port = base, port
 	return s
 }
