@@ -242,3 +242,43 @@ spec:
 		t.Fatalf("images = %v", f.Images)
 	}
 }
+
+// Every image a chart renders is listed in series/images.yaml (the one place that pins images and
+// says which architectures they exist for), and everything listed is used.
+func TestImagesAreListed(t *testing.T) {
+	lib, err := series.Load(mlopsseries.Series(), "embedded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := lib.Archs()
+	used := map[string]bool{}
+	for _, id := range lib.IDs() {
+		waves, err := PrepareChapter(mlopsseries.Charts(), lib.FS, lib.Chapters[id])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range waves {
+			for _, r := range w {
+				m, err := Render(context.Background(), r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := Measure(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, img := range f.Images {
+					used[img] = true
+					if _, ok := listed[img]; !ok {
+						t.Errorf("%s/%s runs %s, which series/images.yaml does not list", id, r.Name(), img)
+					}
+				}
+			}
+		}
+	}
+	for ref := range listed {
+		if !used[ref] {
+			t.Errorf("series/images.yaml lists %s, which no chart runs", ref)
+		}
+	}
+}

@@ -23,6 +23,8 @@ const SpecFile = "chapter.yaml"
 type Library struct {
 	TOC      *Series
 	Chapters map[string]*Chapter // by ID ("chapter-6")
+	// Images is images.yaml: every image the charts run and its architectures (nil when absent).
+	Images *Images
 	// FS is the series folder (chapter folders are relative to it).
 	FS fs.FS
 	// Origin says where the series came from ("embedded" or a folder path), for messages.
@@ -44,6 +46,9 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 		errs = append(errs, err)
 	}
 	lib.TOC = toc
+	if lib.Images, err = loadImages(fsys); err != nil {
+		errs = append(errs, err)
+	}
 
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {

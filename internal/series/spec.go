@@ -47,6 +47,9 @@ type Chapter struct {
 	Checks     []Check     `yaml:"checks"`
 	// Open lists what `open` and the final hint of `up` point the reader at.
 	Open []Open `yaml:"open"`
+	// Provisioner is the cluster provisioner `up` uses by default for this chapter ("kind" or
+	// "terraform"); empty means kind. --provisioner and --context override it.
+	Provisioner string `yaml:"provisioner"`
 
 	// Dir is the chapter folder, relative to the series root (set by the loader).
 	Dir string `yaml:"-"`
@@ -136,6 +139,10 @@ const (
 	CheckFeastOnlineFeatures = "feast-online-features"
 	CheckPromQL              = "promql"
 	CheckGrafanaDatasource   = "grafana-datasource"
+	CheckNodes               = "nodes"
+	CheckCoreDNS             = "coredns"
+	CheckStorageBinds        = "storage-binds"
+	CheckKubernetesVersion   = "kubernetes-version"
 )
 
 // CheckTypes lists the check types a spec may use, and whether each needs a network endpoint.
@@ -147,6 +154,10 @@ var CheckTypes = map[string]bool{
 	CheckFeastOnlineFeatures: true,
 	CheckPromQL:              true,
 	CheckGrafanaDatasource:   true,
+	CheckNodes:               false,
+	CheckCoreDNS:             false,
+	CheckStorageBinds:        false,
+	CheckKubernetesVersion:   false,
 }
 
 // ParamSpec is what params a check type takes: required and optional keys.
@@ -158,6 +169,7 @@ var CheckParams = map[string]ParamSpec{
 	CheckFeastOnlineFeatures: {Required: []string{"features", "entities", "expected"}},
 	CheckPromQL:              {Optional: []string{"query", "minSeries"}},
 	CheckGrafanaDatasource:   {Required: []string{"datasource"}, Optional: []string{"username", "passwordSecret"}},
+	CheckKubernetesVersion:   {Required: []string{"version"}},
 }
 
 // NeedsEndpoint says whether the check talks to a service (and so accepts --endpoint).

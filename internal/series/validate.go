@@ -73,8 +73,13 @@ func validateChapter(c *Chapter) []problem {
 		}
 		seenReq[r] = true
 	}
-	if len(c.Components) == 0 {
-		add("components", "at least one component is required")
+	if len(c.Components) == 0 && len(c.Checks) == 0 {
+		add("components", "a chapter needs components or checks (chapter 1 has only checks)")
+	}
+	switch c.Provisioner {
+	case "", "kind", "terraform":
+	default:
+		add("provisioner", "must be kind or terraform, got %q", c.Provisioner)
 	}
 	comps := map[string]bool{}
 	for i, comp := range c.Components {
