@@ -25,6 +25,8 @@ type UpOptions struct {
 	JUnit string
 	// Endpoints replace port-forwards for functional checks (NAME=URL).
 	Endpoints map[string]string
+	// SkipDoctor leaves out the environment checks that run first.
+	SkipDoctor bool
 }
 
 // Up brings up a chapter and everything it requires, in dependency order, then runs its checks.
@@ -35,6 +37,11 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	}
 	ch := p.Target
 	e.header(ch)
+	if !o.SkipDoctor {
+		if err := e.preflightDoctor(ctx, ch.ID()); err != nil {
+			return err
+		}
+	}
 
 	// preflight: what the closure asks of the cluster, from the rendered manifests.
 	st := e.UI.Start("preflight: rendering " + ch.ID() + " and what it requires")

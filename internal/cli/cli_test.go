@@ -96,6 +96,7 @@ func TestErrors(t *testing.T) {
 		{"unreachable endpoint", []string{"check", "chapter-6", "--endpoint", "mlflow=http://127.0.0.1:1"}, 2, []string{"✗ mlflow-roundtrip", "unreachable", "↷ pods"}},
 		{"unreachable cluster", []string{"status", "--kubeconfig", writeKubeconfig(t)}, 1, []string{"unreachable"}},
 		{"bad output", []string{"list", "-o", "xml"}, 1, []string{"--output \"xml\""}},
+		{"doctor: unreachable --context cluster is unfit", []string{"doctor", "chapter-6", "--kubeconfig", writeKubeconfig(t)}, 3, []string{"doctor: this environment is not fit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,6 +160,18 @@ func TestCheckAgainstRealMLflow(t *testing.T) {
 	for _, want := range []string{"✓ mlflow-health", "✓ mlflow-roundtrip", "MLflow 3.17.2", "2 passed, 0 failed, 1 skipped"} {
 		if !strings.Contains(errw, want) {
 			t.Errorf("output lacks %q:\n%s", want, errw)
+		}
+	}
+}
+
+func TestDoctorReportsOnStdout(t *testing.T) {
+	out, _, code := run(t, "doctor", "chapter-6", "--kubeconfig", writeKubeconfig(t))
+	if code != 3 {
+		t.Fatalf("exit %d, want 3", code)
+	}
+	for _, want := range []string{"✗ cluster", "kubectl --context gone get nodes", "✓ arch", "read: https://mlops-series.github.io/posts/06-model-registry"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
 	}
 }

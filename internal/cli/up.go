@@ -39,6 +39,7 @@ func newUpCmd(g *Globals) *cobra.Command {
 	f := cmd.Flags()
 	f.DurationVar(&o.Timeout, "timeout", 0, "wait at most this long for each component (default: the spec's, else 5m)")
 	f.BoolVar(&o.SkipChecks, "skip-checks", false, "do not run the chapter's checks at the end")
+	f.BoolVar(&o.SkipDoctor, "skip-doctor", false, "do not check the environment first (mlops-series doctor)")
 	f.StringVar(&o.JUnit, "junit", "", "write the checks' JUnit report to this file")
 	f.StringArrayVar(&endpoints, "endpoint", nil, "NAME=URL: reach component NAME at URL instead of a port-forward")
 	metricsFlags(cmd, &mo)

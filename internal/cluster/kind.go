@@ -189,6 +189,15 @@ func (k *Kind) Connect(ctx context.Context) (*Cluster, error) {
 	return k.connect(ctx, p)
 }
 
+// Exists reports whether the kind cluster exists (the container engine must answer).
+func (k *Kind) Exists(ctx context.Context) (bool, error) {
+	p, err := k.provider(ctx)
+	if err != nil {
+		return false, err
+	}
+	return k.exists(p)
+}
+
 func (k *Kind) exists(p *kindcluster.Provider) (bool, error) {
 	names, err := p.List()
 	if err != nil {

@@ -1,0 +1,109 @@
+package action
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	mlopsseries "github.com/mlops-series/mlops-series"
+	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/deploy"
+	"github.com/mlops-series/mlops-series/internal/doctor"
+)
+
+// DoctorOptions tune `doctor`.
+type DoctorOptions struct {
+	// ProcRoot replaces /proc (tests).
+	ProcRoot string
+}
+
+// Doctor checks that this machine (or the --context cluster) is fit for a chapter: the container
+// engine, its memory and CPUs against what the chapter's closure requests (the numbers render
+// shows), disk, inotify limits, kind's host ports, image architectures, cluster reachability.
+// name may be empty: every available chapter together.
+func (e *Env) Doctor(ctx context.Context, name string, o DoctorOptions) (doctor.Report, error) {
+	var total deploy.Footprint
+	read := ""
+	ids := e.Lib.IDs()
+	if name != "" {
+		ch, err := e.chapter(name)
+		if err != nil {
+			return doctor.Report{}, err
+		}
+		ids = []string{ch.ID()}
+		read = ch.Post.Link(ch.Post.Section)
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		per, _, err := e.Render(ctx, id, nil)
+		if err != nil {
+			return doctor.Report{}, err
+		}
+		for _, p := range per {
+			if key := p.Namespace + "/" + p.Component; !seen[key] {
+				seen[key] = true
+				total.Add(p.Footprint)
+			}
+		}
+	}
+	cache, _ := os.UserCacheDir()
+	in := doctor.Input{
+		RequestedMemory: total.Memory, RequestedCPU: total.CPU, Images: total.Images,
+		ImageArchs: e.Lib.Archs(), Read: read, ProcRoot: o.ProcRoot,
+		DiskPath: filepath.Join(cache, "mlops-series"),
+	}
+	switch p := e.Provisioner.(type) {
+	case *cluster.Existing:
+		in.Context = p.Context
+		in.Cluster = func(ctx context.Context) (string, error) {
+			c, err := p.Connect(ctx)
+			if err != nil {
+				return "", err
+			}
+			return c.Version, nil
+		}
+	case *cluster.Kind:
+		in.KindConfig = mlopsseries.KindConfig()
+		engine, err := p.Engine(ctx)
+		if err != nil {
+			in.EngineProbe = func(context.Context) (doctor.Engine, error) { return doctor.Engine{}, err }
+		} else {
+			in.EngineProbe = doctor.DockerProbe(engine, nil)
+			if exists, err := p.Exists(ctx); err == nil {
+				in.ClusterExists = exists
+			}
+		}
+	default:
+		in.KindConfig = mlopsseries.KindConfig()
+		in.EngineProbe = doctor.DockerProbe("docker", nil)
+	}
+	return doctor.Run(ctx, in), nil
+}
+
+// preflightDoctor runs doctor before up and turns a failed report into exit code 3.
+func (e *Env) preflightDoctor(ctx context.Context, name string) error {
+	st := e.UI.Start("doctor: is this machine fit for " + name + "?")
+	rep, err := e.Doctor(ctx, name, DoctorOptions{})
+	if err != nil {
+		st.Fail("doctor could not run", "")
+		return err
+	}
+	warn := 0
+	for _, f := range rep.Findings {
+		if f.Status == doctor.Warn {
+			warn++
+		}
+	}
+	if rep.Failed() {
+		st.Fail("doctor: this environment is not fit (nothing was changed)", "")
+		rep.Print(e.UI.Err, e.UI.Color)
+		return &ExitError{Code: ExitUnfit, Err: fmt.Errorf("doctor: environment unfit for %s; fix the ✗ lines above, or pass --skip-doctor", name)}
+	}
+	text := fmt.Sprintf("doctor: %d checks passed", len(rep.Findings)-warn)
+	if warn > 0 {
+		text += fmt.Sprintf(", %d warnings (run `mlops-series doctor %s`)", warn, name)
+	}
+	st.OK(text)
+	return nil
+}

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlops-series/mlops-series/internal/action"
+)
+
+func newDoctorCmd(g *Globals) *cobra.Command {
+	var o action.DoctorOptions
+	cmd := &cobra.Command{
+		Use:   "doctor [CHAPTER]",
+		Short: "Check that this machine (or the --context cluster) is fit for a chapter; exit 3 when not",
+		Long: `doctor checks the container engine, the memory and CPUs it gives containers against what the
+chapter and what it requires request (the numbers render shows), free disk, inotify limits, the host
+ports of kind-config.yaml, the architectures of the chapter's images, and, with --context, that the
+cluster answers. Each problem comes with its fix and the post section to read. Without CHAPTER:
+every available chapter together. up runs it first unless --skip-doctor.`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeChapters(g),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := g.env()
+			if err != nil {
+				return err
+			}
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			rep, err := e.Doctor(cmd.Context(), name, o)
+			if err != nil {
+				return err
+			}
+			if g.Output != "text" {
+				if err := g.printData(cmd, rep); err != nil {
+					return err
+				}
+			} else {
+				rep.Print(cmd.OutOrStdout(), e.UI.Color)
+			}
+			if rep.Failed() {
+				return &action.ExitError{Code: action.ExitUnfit, Err: fmt.Errorf("doctor: this environment is not fit; fix the ✗ lines")}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.ProcRoot, "proc-root", "", "read kernel limits from this folder instead of /proc")
+	_ = cmd.Flags().MarkHidden("proc-root")
+	return cmd
+}

@@ -1,0 +1,198 @@
+// Package doctor answers "is this machine fit for `up CHAPTER`?": it looks at the container engine
+// (memory and CPUs it gives containers), free disk, the kernel's inotify limits, the host ports that
+// kind-config.yaml maps, the architecture of the chapter's images and, for --context, the cluster.
+// Each look is a Finding (ok, warn, fail) with a fix for a reader on a laptop. Run never returns an
+// error: what it cannot find out becomes a finding too. Mapping Failed() to exit code 3 is the caller's.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Status is the verdict of one finding.
+type Status string
+
+// The statuses, from good to bad.
+const (
+	OK   Status = "ok"
+	Warn Status = "warn"
+	Fail Status = "fail"
+)
+
+// Finding is one look at the machine.
+type Finding struct {
+	// Name is the check: engine, memory, cpus, disk, inotify, ports, arch, cluster.
+	Name    string `json:"name"`
+	Status  Status `json:"status"`
+	Message string `json:"message"`
+	// Fix says what to do (warn and fail only); it may span lines.
+	Fix string `json:"fix,omitempty"`
+	// Section is the post link to read (Input.Read), set on warn and fail.
+	Section string `json:"section,omitempty"`
+}
+
+// Report is every finding, in the order the checks ran.
+type Report struct {
+	Findings []Finding `json:"findings"`
+}
+
+// Failed tells whether any finding failed: the machine is unfit.
+func (r Report) Failed() bool {
+	for _, f := range r.Findings {
+		if f.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// HostPort is a port kind binds on the host for the cluster (kind-config.yaml extraPortMappings).
+type HostPort struct {
+	// ListenAddress defaults to 0.0.0.0, like kind.
+	ListenAddress string `json:"listenAddress"`
+	Port          int    `json:"hostPort"`
+	// Protocol is TCP (default), UDP or SCTP; SCTP is not probed.
+	Protocol string `json:"protocol"`
+}
+
+// Engine is what the container engine tells about the machine it runs containers on (for Docker
+// Desktop and Podman machine: the VM, not the laptop).
+type Engine struct {
+	Name, Version, Arch string
+	MemoryBytes         uint64
+	CPUs                int
+}
+
+// Input is what doctor looks at; zero values take the defaults documented on each field.
+type Input struct {
+	// EngineProbe asks the container engine (see DockerProbe). Nil means no local kind cluster
+	// (--context): the engine, memory, cpus, disk and inotify checks are skipped.
+	EngineProbe func(ctx context.Context) (Engine, error)
+	// RequestedMemory and RequestedCPU are what the chapter's closure requests (from the render).
+	RequestedMemory, RequestedCPU resource.Quantity
+	// Images the closure uses, and the architectures known for each, keyed by full reference or
+	// by repository without tag or digest ("ghcr.io/kubeflow/kfp-api-server"). An image missing
+	// from the map is unknown: a warning when the target is not amd64.
+	Images     []string
+	ImageArchs map[string][]string
+	// Arch is the target architecture; default the engine's (aarch64→arm64, x86_64→amd64), else
+	// runtime.GOARCH.
+	Arch string
+	// HostPorts kind binds on the host; KindConfig adds those of its nodes' extraPortMappings.
+	HostPorts  []HostPort
+	KindConfig []byte
+	// ClusterExists: the kind cluster is up and holds its host ports already; ports are not probed.
+	ClusterExists bool
+	// ProcRoot is where sys/fs/inotify and sys/fs/file-max are read (default "/proc").
+	ProcRoot string
+	// DiskPath is where free disk is measured (default the user cache dir). MinFreeDisk is the
+	// recommended free space (default 10 GiB): below it warns, below a fifth of it fails.
+	DiskPath    string
+	MinFreeDisk uint64
+	// Cluster, for --context, asks the cluster for its version; nil skips the check. Context names
+	// the kubeconfig context in the fix.
+	Cluster func(ctx context.Context) (version string, err error)
+	Context string
+	// Headroom is the factor over the requested memory that runs comfortably (default 1.5); the
+	// kind node's own ~1 GiB comes on top.
+	Headroom float64
+	// Read is the post link to read for what fails (the chapter's post and preflight section).
+	Read string
+	// Timeout bounds each probe of the engine and the cluster (default 20s).
+	Timeout time.Duration
+}
+
+const (
+	gib = uint64(1) << 30
+	// kindNodeMemory is what the kind node (kubelet, etcd, apiserver, ...) uses beside the chapter.
+	kindNodeMemory = gib
+	// kindNodeMilliCPU is what kind's own pods request: apiserver 250m, controller-manager 200m,
+	// scheduler 100m, etcd 100m, coredns 2×100m, kindnet 100m.
+	kindNodeMilliCPU = 950
+)
+
+// Run looks at everything Input asks for and reports; it never fails itself.
+func Run(ctx context.Context, in Input) Report {
+	if in.Timeout <= 0 {
+		in.Timeout = 20 * time.Second
+	}
+	var r Report
+	add := func(fs ...Finding) {
+		for _, f := range fs {
+			if f.Status != OK {
+				f.Section = in.Read
+			}
+			r.Findings = append(r.Findings, f)
+		}
+	}
+	arch := in.Arch
+	if in.EngineProbe != nil {
+		pctx, cancel := context.WithTimeout(ctx, in.Timeout)
+		eng, err := in.EngineProbe(pctx)
+		cancel()
+		if err != nil {
+			add(Finding{Name: "engine", Status: Fail, Message: err.Error(), Fix: engineFix})
+		} else {
+			add(engineFinding(eng), memoryFinding(eng, in), cpuFinding(eng, in))
+			if arch == "" {
+				arch = normArch(eng.Arch)
+			}
+		}
+		add(diskFinding(in), inotifyFinding(in))
+	}
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	if !in.ClusterExists {
+		add(portFindings(in)...)
+	}
+	add(archFindings(in, normArch(arch))...)
+	if in.Cluster != nil {
+		add(clusterFinding(ctx, in))
+	}
+	return r
+}
+
+const (
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	red    = "\x1b[31m"
+	reset  = "\x1b[0m"
+)
+
+// Print writes one line per finding (✓ ok, ! warn, ✗ fail), then "fix:" and "read:" lines for the
+// warnings and failures. color paints the marks.
+func (r Report) Print(w io.Writer, color bool) {
+	for _, f := range r.Findings {
+		mark, c := "✓", green
+		switch f.Status {
+		case Warn:
+			mark, c = "!", yellow
+		case Fail:
+			mark, c = "✗", red
+		}
+		if color {
+			mark = c + mark + reset
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", mark, f.Name, f.Message)
+		if f.Status == OK {
+			continue
+		}
+		if f.Fix != "" {
+			fmt.Fprintf(w, "   fix: %s\n", strings.ReplaceAll(f.Fix, "\n", "\n        "))
+		}
+		if f.Section != "" {
+			fmt.Fprintf(w, "   read: %s\n", f.Section)
+		}
+	}
+}
+
+// gibs formats bytes as GiB with one decimal.
+func gibs(b uint64) string { return fmt.Sprintf("%.1f GiB", float64(b)/float64(gib)) }
