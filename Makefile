@@ -34,6 +34,8 @@ deps:
 	go mod download
 	bash hack/build-testenv.sh
 	bash hack/setup-venv.sh
+	bash hack/build-tofu.sh
+	@bash hack/build-tf-mirror.sh || echo "kind provider mirror not built: the Terraform tests validate the fixture instead of infra/terraform/kind"
 	@test -x $(TOOLS)/staticcheck-$(STATICCHECK_VERSION) || { GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(TOOLS)/staticcheck $(TOOLS)/staticcheck-$(STATICCHECK_VERSION); }
 	@test -x $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION) || { GOBIN=$(TOOLS) go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) && mv $(TOOLS)/govulncheck $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION); }
 	@test -f $(VULNDB)/index/modules.json || python3 hack/vulndb.py "$$(go mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')" $(VULNDB)

@@ -28,6 +28,10 @@ type Globals struct {
 	Quiet      bool
 	Output     string
 	SeriesDir  string
+	// Provisioner is kind or terraform (empty: the chapter's default, else kind).
+	Provisioner string
+	// Recreate lets the terraform provisioner replace an existing cluster.
+	Recreate bool
 	// Out and Err replace stdout/stderr (tests).
 	Out, Err io.Writer
 }
@@ -54,6 +58,7 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 	f.BoolVarP(&g.Verbose, "verbose", "v", false, "print more detail")
 	f.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
 	f.StringVarP(&g.Output, "output", "o", "text", "output format where output is data: text, json or yaml")
+	f.StringVar(&g.Provisioner, "provisioner", "", "how the local cluster is made: kind (the kind Go library) or terraform (infra/terraform/kind through terraform-exec); default: the chapter's, else kind")
 	f.StringVar(&g.SeriesDir, "series", "", "read the series from this folder instead of the embedded one (the author's workflow)")
 	root.AddCommand(
 		newListCmd(g), newUpCmd(g), newCheckCmd(g), newStatusCmd(g), newDownCmd(g),
@@ -102,14 +107,45 @@ func (g *Globals) env() (*action.Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid series (%s):\n%w", origin, err)
 	}
-	var prov cluster.Provisioner
-	if g.Context != "" || g.Kubeconfig != "" {
-		prov = &cluster.Existing{Kubeconfig: g.Kubeconfig, Context: g.Context}
-	} else {
-		u := g.ui()
-		prov = &cluster.Kind{Config: mlopsseries.KindConfig(), Progress: func(s string) { u.Debugf("%s", s) }}
+	prov, err := g.provisioner(g.Provisioner)
+	if err != nil {
+		return nil, err
 	}
 	return &action.Env{Lib: lib, Charts: charts, UI: g.ui(), Provisioner: prov}, nil
+}
+
+// provisioner picks the cluster: --context/--kubeconfig name an existing one; otherwise kind or
+// terraform make the local one.
+func (g *Globals) provisioner(name string) (cluster.Provisioner, error) {
+	if g.Context != "" || g.Kubeconfig != "" {
+		if g.Provisioner != "" {
+			return nil, fmt.Errorf("--provisioner %s: not with --context/--kubeconfig, which use an existing cluster", g.Provisioner)
+		}
+		return &cluster.Existing{Kubeconfig: g.Kubeconfig, Context: g.Context}, nil
+	}
+	u := g.ui()
+	progress := func(s string) { u.Printf("   %s\n", s) }
+	switch name {
+	case "", "kind":
+		return &cluster.Kind{Config: mlopsseries.KindConfig(), Progress: progress}, nil
+	case "terraform":
+		return &cluster.Terraform{KindConfig: mlopsseries.KindConfig(), Infra: mlopsseries.Infra(), Recreate: g.Recreate, Progress: progress}, nil
+	}
+	return nil, fmt.Errorf("--provisioner %q: want kind or terraform", name)
+}
+
+// envFor is env with the chapter's default provisioner when --provisioner is not given.
+func (g *Globals) envFor(chapter string) (*action.Env, error) {
+	e, err := g.env()
+	if err != nil || g.Provisioner != "" || g.Context != "" || g.Kubeconfig != "" {
+		return e, err
+	}
+	if ch, cerr := e.Lib.Chapter(chapter); cerr == nil && ch.Provisioner != "" {
+		if e.Provisioner, err = g.provisioner(ch.Provisioner); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 func isDir(p string) bool {

@@ -22,7 +22,7 @@ func newUpCmd(g *Globals) *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeChapters(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := g.env()
+			e, err := g.envFor(args[0])
 			if err != nil {
 				return err
 			}
@@ -43,6 +43,7 @@ func newUpCmd(g *Globals) *cobra.Command {
 	f.StringVar(&o.JUnit, "junit", "", "write the checks' JUnit report to this file")
 	f.StringArrayVar(&endpoints, "endpoint", nil, "NAME=URL: reach component NAME at URL instead of a port-forward")
 	metricsFlags(cmd, &mo)
+	f.BoolVar(&g.Recreate, "recreate", false, "with --provisioner terraform: allow a plan that replaces the cluster")
 	f.BoolVar(&ci, "ci", false, "CI mode: longer default waits (image pulls on fresh runners)")
 	return cmd
 }

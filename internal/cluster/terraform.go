@@ -223,7 +223,7 @@ func (t *Terraform) Delete(ctx context.Context) error {
 	if out["context"] == "" {
 		return fmt.Errorf("not deleting kind cluster %s: the terraform state in %s has no cluster, so mlops-series did not create one with terraform", t.clusterName(), workdir)
 	}
-	// Refresh the working copy, so that destroy runs the module the state was made with.
+	// Refresh the working copy: destroy runs the module (its provider, its variables) too.
 	if _, err := t.prepare(); err != nil {
 		return err
 	}
@@ -497,7 +497,7 @@ func initModule(ctx context.Context, tf *tfexec.Terraform, o moduleOptions) erro
 		if o.PluginDir != "" {
 			hint = fmt.Sprintf(" (providers only from the local mirror %s, $%s)", o.PluginDir, PluginDirEnv)
 		}
-		return fmt.Errorf("terraform init in %s%s: %w", tf.WorkingDir(), hint, err)
+		return tfErr(ctx, "init", tf.WorkingDir()+hint, err)
 	}
 	return nil
 }
@@ -522,11 +522,11 @@ func runModule(ctx context.Context, bin, workdir string, vars map[string]string,
 	}
 	changed, err := tf.Plan(ctx, popts...)
 	if err != nil {
-		return nil, PlanSummary{}, fmt.Errorf("terraform plan in %s: %w", workdir, err)
+		return nil, PlanSummary{}, tfErr(ctx, "plan", workdir, err)
 	}
 	plan, err := tf.ShowPlanFile(ctx, planFile)
 	if err != nil {
-		return nil, PlanSummary{}, fmt.Errorf("terraform show (plan) in %s: %w", workdir, err)
+		return nil, PlanSummary{}, tfErr(ctx, "show (plan)", workdir, err)
 	}
 	summary := summarize(plan)
 	o.say("terraform " + summary.String())
@@ -536,7 +536,7 @@ func runModule(ctx context.Context, bin, workdir string, vars map[string]string,
 	}
 	if changed {
 		if err := tf.Apply(ctx, tfexec.DirOrPlan(planFile)); err != nil {
-			return nil, summary, fmt.Errorf("terraform apply in %s: %w", workdir, err)
+			return nil, summary, tfErr(ctx, "apply", workdir, err)
 		}
 	}
 	out, err := readOutputs(ctx, tf)
@@ -561,7 +561,7 @@ func moduleOutputs(ctx context.Context, bin, workdir string, o moduleOptions) (m
 func readOutputs(ctx context.Context, tf *tfexec.Terraform) (map[string]string, error) {
 	raw, err := tf.Output(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("terraform output in %s: %w", tf.WorkingDir(), err)
+		return nil, tfErr(ctx, "output", tf.WorkingDir(), err)
 	}
 	out := make(map[string]string, len(raw))
 	for k, m := range raw {
@@ -573,6 +573,16 @@ func readOutputs(ctx context.Context, tf *tfexec.Terraform) (map[string]string, 
 		out[k] = string(m.Value)
 	}
 	return out, nil
+}
+
+// tfErr names the terraform command and its folder; the error of a failed command carries
+// terraform's stderr (terraform-exec puts it there). An interrupted command (Ctrl-C: terraform-exec
+// sends it SIGINT, so it stops cleanly and saves what it made in the state) says so and how to go on.
+func tfErr(ctx context.Context, op, dir string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("terraform %s in %s: interrupted; run the same command again to resume, or `mlops-series down` to remove what was made: %w", op, dir, ctx.Err())
+	}
+	return fmt.Errorf("terraform %s in %s: %w", op, dir, err)
 }
 
 // destroyModule destroys everything the state in workdir holds.
@@ -589,7 +599,7 @@ func destroyModule(ctx context.Context, bin, workdir string, vars map[string]str
 		dopts = append(dopts, v)
 	}
 	if err := tf.Destroy(ctx, dopts...); err != nil {
-		return fmt.Errorf("terraform destroy in %s: %w", workdir, err)
+		return tfErr(ctx, "destroy", workdir, err)
 	}
 	return nil
 }

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
-	"go.yaml.in/yaml/v3"
 	tfjson "github.com/hashicorp/terraform-json"
+	"go.yaml.in/yaml/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -233,6 +233,12 @@ func TestRunModuleErrorCarriesStderr(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("error lacks %q:\n%v", w, err)
 			}
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, _, err = runModule(ctx, bin.path, dir, nil, moduleOptions{})
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "terraform init in "+dir+": interrupted") {
+			t.Errorf("interrupted run: %v", err)
 		}
 	})
 }
