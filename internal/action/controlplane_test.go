@@ -382,3 +382,40 @@ func portOf(t *testing.T, rawURL string) int {
 	}
 	return p
 }
+
+// TestChapter1OnControlPlane: chapter 1 installs nothing; on an existing cluster (--context) its
+// checks prove the cluster usable: nodes, CoreDNS (a stand-in: the control plane has no DNS add-on),
+// a default StorageClass that binds a claim, the pinned Kubernetes version. Down has nothing to
+// remove but its ledger entry.
+func TestChapter1OnControlPlane(t *testing.T) {
+	tenv := testenv.Require(t, testenv.Options{})
+	if err := tenv.AddStandInCoreDNS(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e := newCPEnv(t, tenv)
+	if err := e.Up(t.Context(), "chapter-1", UpOptions{Timeout: time.Minute}); err != nil {
+		t.Fatalf("up chapter-1: %v\n%s", err, e.out)
+	}
+	for _, want := range []string{"preflight: 0 components", "checks 4/4 passed", "✓ kubernetes-version", "✓ storage-binds"} {
+		if !strings.Contains(e.out.String(), want) {
+			t.Errorf("up chapter-1 output lacks %q:\n%s", want, e.out)
+		}
+	}
+	if err := e.Down(t.Context(), "chapter-1", DownOptions{}); err != nil {
+		t.Fatalf("down chapter-1: %v\n%s", err, e.out)
+	}
+	// storage-binds deletes its temporary namespace when it ends; the namespace controller then
+	// takes a few seconds to remove what was in it.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pvcs, err := tenv.Client().CoreV1().PersistentVolumeClaims("").List(t.Context(), metav1.ListOptions{})
+		if err == nil && len(pvcs.Items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the storage check's claim is still there after a minute")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	assertGone(t, tenv)
+}

@@ -92,11 +92,11 @@ type skipError struct{ reason string }
 func (s *skipError) Error() string { return "skipped: " + s.reason }
 
 func (r *Runner) dispatch(ctx context.Context, ch *series.Chapter, c series.Check) (string, string, error) {
-	if c.Type == series.CheckPods {
+	if !c.NeedsEndpoint() {
 		if r.CS == nil {
 			return "", "", &skipError{reason: r.NoCluster}
 		}
-		msg, err := Pods(ctx, r.CS, ch, c.Component)
+		msg, err := r.kubernetes(ctx, ch, c)
 		return msg, "", err
 	}
 	base, via, stop, err := r.endpoint(ctx, ch, c)
@@ -110,6 +110,23 @@ func (r *Runner) dispatch(ctx context.Context, ch *series.Chapter, c series.Chec
 	}
 	msg, err := r.typed(ctx, hc, ch, c, base)
 	return msg, via, err
+}
+
+// kubernetes runs the checks that only talk to the Kubernetes API.
+func (r *Runner) kubernetes(ctx context.Context, ch *series.Chapter, c series.Check) (string, error) {
+	switch c.Type {
+	case series.CheckPods:
+		return Pods(ctx, r.CS, ch, c.Component)
+	case series.CheckNodes:
+		return Nodes(ctx, r.CS)
+	case series.CheckCoreDNS:
+		return CoreDNS(ctx, r.CS)
+	case series.CheckStorageBinds:
+		return StorageBinds(ctx, r.CS)
+	case series.CheckKubernetesVersion:
+		return KubernetesVersion(ctx, r.CS, c.Params["version"])
+	}
+	return "", fmt.Errorf("check type %q is not implemented by this binary", c.Type)
 }
 
 // endpoint gives the base URL of a check's target: the --endpoint of its component, or a

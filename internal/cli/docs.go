@@ -18,6 +18,7 @@ func componentInfo(ctx context.Context, e *action.Env) (map[string][]docs.Compon
 		if err != nil {
 			return nil, err
 		}
+		info[id] = []docs.ComponentInfo{} // a chapter with only checks (chapter 1) has none
 		for _, p := range per {
 			info[id] = append(info[id], docs.ComponentInfo{Chapter: p.Chapter, Name: p.Component, Namespace: p.Namespace,
 				Version: p.Version, Footprint: p.Footprint, Chart: chartOf(e.Lib.Chapters[p.Chapter], p.Component)})

@@ -62,8 +62,12 @@ func (p *chapterPage) render(t texts) string {
 		fmt.Fprintf(&b, "- %s: %s · %s *(%s)*\n", t.next, t.chapter(next.Number), next.Title.Lang(t.lang), t.coming)
 	}
 
-	p.renderDeploys(&b, t)
-	p.renderDiagram(&b, t)
+	if len(p.rows) == 0 {
+		renderInfra(&b, ch, t)
+	} else {
+		p.renderDeploys(&b, t)
+		p.renderDiagram(&b, t)
+	}
 	p.renderCommands(&b, t)
 	p.renderChecks(&b, t)
 	p.renderSteps(&b, t)
@@ -306,4 +310,20 @@ func linkText(s string) string {
 // code wraps text in backticks, in a form that is safe in a table cell.
 func code(s string) string {
 	return "`" + strings.NewReplacer("`", "'", "|", `\|`).Replace(s) + "`"
+}
+
+// renderInfra is the deploy section of a chapter that installs nothing but builds the cluster itself
+// (chapter 1): the Ansible and Terraform steps, and how the CLI runs them.
+func renderInfra(b *strings.Builder, ch *series.Chapter, t texts) {
+	fmt.Fprintf(b, "\n## %s\n\n%s\n\n", t.infraTitle, t.infraIntro)
+	fmt.Fprintf(b, "```sh\n%s\n```\n", strings.Join([]string{
+		"# 1. " + t.infraAnsible,
+		"ansible-playbook -i infra/ansible/inventory.ini infra/ansible/site.yml --check --diff",
+		"ansible-playbook -i infra/ansible/inventory.ini infra/ansible/site.yml",
+		"# 2. " + t.infraTerraform,
+		"mlops-series doctor " + ch.ID(),
+		"mlops-series up " + ch.ID() + "            # terraform init → plan → apply (infra/terraform/kind)",
+		"mlops-series up " + ch.ID() + " --provisioner kind   # " + t.infraKind,
+		"mlops-series down --all --provisioner terraform   # terraform destroy",
+	}, "\n"))
 }

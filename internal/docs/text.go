@@ -19,6 +19,8 @@ type texts struct {
 	indexHeader string
 	// footprint table on the index page
 	footprintTitle, footprintIntro, footprintHeader, footprintCore string
+	// a chapter that builds the cluster instead of installing into it
+	infraTitle, infraIntro, infraAnsible, infraTerraform, infraKind string
 
 	postLine     string
 	requires     string
@@ -85,6 +87,13 @@ func textsFor(lang string) texts {
 				"계산하며(`mlops-series footprint` 로도 볼 수 있습니다), 선행 장까지 포함한 합계가 목표(MiB) 이내인지 표시합니다.",
 			footprintHeader: "| 장 | 메모리 | CPU | 선행 장 포함 메모리 | 선행 장 포함 CPU | 목표 |\n|---|--:|--:|--:|--:|---|",
 			footprintCore:   "핵심 네 장 함께",
+			infraTitle:      "인프라를 코드로 만들기",
+			infraIntro: "이 장은 클러스터에 아무것도 설치하지 않습니다. 클러스터 자체를 코드로 만듭니다. Ansible 플레이북이 호스트를 " +
+				"준비하고(infra/ansible), `mlops-series up chapter-1` 이 terraform-exec 로 infra/terraform/kind 모듈을 " +
+				"init → plan → apply 합니다. Terraform 상태는 저장소가 아니라 사용자 설정 폴더에 둡니다.",
+			infraAnsible:   "호스트 준비: 컨테이너 엔진, kubectl·kind, inotify·파일 한도 sysctl, 커널 모듈 (두 번째 실행은 changed=0)",
+			infraTerraform: "클러스터 만들기: kind-config.yaml 과 같은 클러스터를 Terraform 으로",
+			infraKind:      "Terraform 없이 kind 라이브러리로",
 
 			postLine:     "본문",
 			requires:     "필요한 장",
@@ -163,6 +172,14 @@ func textsFor(lang string) texts {
 			"requires, against the target (MiB).",
 		footprintHeader: "| Chapter | Memory | CPU | Memory with requires | CPU with requires | Target |\n|---|--:|--:|--:|--:|---|",
 		footprintCore:   "core chapters together",
+		infraTitle:      "Building the lab as code",
+		infraIntro: "This chapter installs nothing into the cluster: it builds the cluster itself. An Ansible " +
+			"playbook prepares the host (infra/ansible), and `mlops-series up chapter-1` runs the infra/terraform/kind " +
+			"module through terraform-exec: init, plan (summarised), apply. Terraform's state lives in the user's " +
+			"config folder, never in the repository.",
+		infraAnsible:   "prepare the host: container engine, kubectl and kind, inotify and file-limit sysctls, kernel modules (a second run reports changed=0)",
+		infraTerraform: "create the cluster: the same cluster as kind-config.yaml, with Terraform",
+		infraKind:      "without Terraform, with the kind library",
 
 		postLine:     "Post",
 		requires:     "Requires",
