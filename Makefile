@@ -59,6 +59,7 @@ unit:
 
 # Each chapter's examples run in the venv of the tool they use.
 pytest:
+	$(MLOPS_VENVS)/ansible/bin/python -m pytest -q -p no:cacheprovider infra/ansible
 	$(MLOPS_VENVS)/airflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-5-pipelines
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-6-model-registry
 	$(MLOPS_VENVS)/feast/bin/python -m pytest -q -p no:cacheprovider series/chapter-8-feature-store
