@@ -303,18 +303,7 @@ func TestInterruptedUpConverges(t *testing.T) {
 // withChapter7 returns the real series plus a chapter 7 that requires chapter 6.
 func withChapter7(t *testing.T) *series.Library {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	err := fs.WalkDir(mlopsseries.Series(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(mlopsseries.Series(), p)
-		fsys[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys := seriesCopy(t)
 	fsys["chapter-7-model-serving/chapter.yaml"] = &fstest.MapFile{Data: []byte(`apiVersion: mlops-series/v1alpha1
 kind: Chapter
 number: 7
@@ -418,4 +407,22 @@ func TestChapter1OnControlPlane(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	assertGone(t, tenv)
+}
+
+// seriesCopy is the embedded series as an in-memory folder that a test may add files to.
+func seriesCopy(t *testing.T) fstest.MapFS {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(mlopsseries.Series(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(mlopsseries.Series(), p)
+		fsys[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fsys
 }

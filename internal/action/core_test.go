@@ -2,14 +2,12 @@ package action
 
 import (
 	"fmt"
-	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
-	mlopsseries "github.com/mlops-series/mlops-series"
 	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/nativetest"
 	"github.com/mlops-series/mlops-series/internal/series"
@@ -20,18 +18,7 @@ import (
 // (e.g. a known password, so that the chart's Secret matches the native tool behind the pod).
 func seriesWithOverrides(t *testing.T, overrides map[string]string) *series.Library {
 	t.Helper()
-	fsys := fstest.MapFS{}
-	err := fs.WalkDir(mlopsseries.Series(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(mlopsseries.Series(), p)
-		fsys[p] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fsys := seriesCopy(t)
 	lib, err := series.Load(fsys, "test")
 	if err != nil {
 		t.Fatal(err)
