@@ -166,7 +166,7 @@ func (k *Kind) Ensure(ctx context.Context) (*Cluster, error) {
 	}
 	c.Created = created
 	if created {
-		if err := k.mark(ctx, c); err != nil {
+		if err := mark(ctx, c, "kind"); err != nil {
 			return nil, err
 		}
 	}
@@ -226,11 +226,14 @@ func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, 
 	return c, nil
 }
 
-func (k *Kind) mark(ctx context.Context, c *Cluster) error {
+// mark records in the cluster that mlops-series created it, and with which provisioner (so that
+// `down --all` deletes it the same way).
+func mark(ctx context.Context, c *Cluster, provisioner string) error {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: MarkerName, Namespace: MarkerNamespace,
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "mlops-series"}},
-		Data: map[string]string{"createdBy": "mlops-series", "createdAt": time.Now().UTC().Format(time.RFC3339)},
+		Data: map[string]string{"createdBy": "mlops-series", "provisioner": provisioner,
+			"createdAt": time.Now().UTC().Format(time.RFC3339)},
 	}
 	_, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Create(ctx, cm, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
@@ -245,7 +248,11 @@ func (k *Kind) Delete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{}); err != nil {
+	marker, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{})
+	if err == nil && marker.Data["provisioner"] == "terraform" {
+		return fmt.Errorf("not deleting kind cluster %s with the kind library: Terraform created it, and its state would go stale; run `mlops-series down --all --provisioner terraform`", k.clusterName())
+	}
+	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("not deleting kind cluster %s: it was not created by mlops-series (no %s/%s marker); delete it yourself with `kind delete cluster --name %s`",
 				k.clusterName(), MarkerNamespace, MarkerName, k.clusterName())

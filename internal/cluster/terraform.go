@@ -166,7 +166,7 @@ func (t *Terraform) Ensure(ctx context.Context) (*Cluster, error) {
 	// The module's one resource is the cluster: a plan that adds a resource creates it.
 	c.Created = plan.Add > 0
 	if c.Created {
-		if err := (&Kind{}).mark(ctx, c); err != nil {
+		if err := mark(ctx, c, "terraform"); err != nil {
 			return nil, err
 		}
 	}

@@ -565,8 +565,10 @@ func TestTerraformProvisioner(t *testing.T) {
 		if !slices.Contains(progress, "terraform Plan: 1 to add, 0 to change, 0 to destroy.") {
 			t.Errorf("progress: %q", progress)
 		}
-		if _, err := cs.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{}); err != nil {
+		if m, err := cs.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{}); err != nil {
 			t.Errorf("marker: %v", err)
+		} else if m.Data["provisioner"] != "terraform" {
+			t.Errorf("marker says provisioner %q, want terraform (so down --all with kind refuses)", m.Data["provisioner"])
 		}
 		workdir := filepath.Join(stateDir, "terraform", "kind")
 		for _, f := range []string{"main.tf", "kind-config.yaml", "terraform.tfstate"} {
