@@ -24,7 +24,7 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 		return err
 	}
 	for k := range o.Endpoints {
-		if !hasComponent(ch.Components, k) {
+		if _, ok := ch.Component(k); !ok {
 			return fmt.Errorf("--endpoint %s: %s has no component %q (components: %s)", k, ch.ID(), k, componentNames(ch.Components))
 		}
 	}

@@ -36,15 +36,6 @@ func (e *Env) List() []ListItem {
 	return out
 }
 
-func hasComponent(cs []series.Component, name string) bool {
-	for _, c := range cs {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 func componentNames(cs []series.Component) string {
 	names := make([]string, len(cs))
 	for i, c := range cs {

@@ -44,7 +44,7 @@ func (e *Env) EmitMetrics(ctx context.Context, o MetricsOptions) error {
 		if err != nil {
 			return fmt.Errorf("--push-metrics: %w", err)
 		}
-		comp, _ := componentOf(ch, entry.Component)
+		comp, _ := ch.Component(entry.Component)
 		svc := entry.Service
 		if svc == "" {
 			svc = entry.Component

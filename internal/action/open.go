@@ -33,7 +33,7 @@ func (e *Env) Open(ctx context.Context, name string, o OpenOptions) error {
 	if err != nil {
 		return err
 	}
-	comp, _ := componentOf(ch, entry.Component)
+	comp, _ := ch.Component(entry.Component)
 	service := entry.Service
 	if service == "" {
 		service = entry.Component
@@ -74,15 +74,6 @@ func (e *Env) findOpen(name string) (*series.Chapter, series.Open, error) {
 		}
 	}
 	return nil, series.Open{}, fmt.Errorf("nothing to open named %q; known: %s", name, strings.Join(names, ", "))
-}
-
-func componentOf(ch *series.Chapter, name string) (series.Component, bool) {
-	for _, c := range ch.Components {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return series.Component{}, false
 }
 
 func portFree(port int) bool {

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 const (
@@ -27,7 +26,6 @@ const (
 
 	airflowDefaultPoll    = 2 * time.Second
 	airflowDefaultDAGWait = 2 * time.Minute
-	airflowErrBodyMax     = 300
 	airflowRespMax        = 4 << 20
 	airflowCleanupLimit   = 20 * time.Second
 	// airflowLogLines is how much of a failed task's log the error shows.
@@ -197,14 +195,14 @@ func (c *airflowClient) call(ctx context.Context, step, method, path, rawPath st
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("airflow-dag-run: %s: %s %s: %s: not the expected JSON (%v; is %s an Airflow 3 API server?): %s",
-				step, method, path, resp.Status, err, c.redacted, airflowTrim(data))
+				step, method, path, resp.Status, err, c.redacted, trimBody(data))
 		}
 	}
 	return nil
 }
 
 func newAirflowHTTPError(resp *http.Response, data []byte) *airflowHTTPError {
-	e := &airflowHTTPError{Status: resp.Status, Code: resp.StatusCode, Body: airflowTrim(data)}
+	e := &airflowHTTPError{Status: resp.Status, Code: resp.StatusCode, Body: trimBody(data)}
 	if e.Status == "" {
 		e.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
 	}
@@ -214,25 +212,12 @@ func newAirflowHTTPError(resp *http.Response, data []byte) *airflowHTTPError {
 	if json.Unmarshal(data, &fe) == nil && len(fe.Detail) > 0 {
 		var s string
 		if json.Unmarshal(fe.Detail, &s) == nil {
-			e.Body = airflowTrim([]byte(s))
+			e.Body = trimBody([]byte(s))
 		} else {
-			e.Body = airflowTrim(fe.Detail)
+			e.Body = trimBody(fe.Detail)
 		}
 	}
 	return e
-}
-
-// airflowTrim collapses whitespace and keeps the first airflowErrBodyMax bytes (on a rune boundary).
-func airflowTrim(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) <= airflowErrBodyMax {
-		return s
-	}
-	cut := airflowErrBodyMax
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 func airflowStatus(err error) int {
@@ -421,7 +406,7 @@ func (r *airflowRun) importErrors(ctx context.Context) string {
 	fmt.Fprintf(&b, "; %d DAG file(s) fail to import:", ie.TotalEntries)
 	for _, e := range ie.ImportErrors {
 		trace := strings.Split(strings.TrimSpace(e.StackTrace), "\n")
-		fmt.Fprintf(&b, "\n  %s: %s", e.Filename, airflowTrim([]byte(trace[len(trace)-1])))
+		fmt.Fprintf(&b, "\n  %s: %s", e.Filename, trimBody([]byte(trace[len(trace)-1])))
 	}
 	return b.String()
 }

@@ -138,7 +138,7 @@ func (r *Runner) endpoint(ctx context.Context, ch *series.Chapter, c series.Chec
 	if r.CS == nil {
 		return "", "", nil, fmt.Errorf("no endpoint for %s: pass --endpoint %s=URL, or run against a cluster", c.Component, c.Component)
 	}
-	comp, ok := component(ch, c.Component)
+	comp, ok := ch.Component(c.Component)
 	if !ok {
 		return "", "", nil, fmt.Errorf("component %s is not in %s", c.Component, ch.ID())
 	}
@@ -147,15 +147,6 @@ func (r *Runner) endpoint(ctx context.Context, ch *series.Chapter, c series.Chec
 		return "", "", nil, err
 	}
 	return fw.URL(), fw.Via, fw.Close, nil
-}
-
-func component(ch *series.Chapter, name string) (series.Component, bool) {
-	for _, c := range ch.Components {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return series.Component{}, false
 }
 
 // Summary counts results.

@@ -442,7 +442,7 @@ func storageEvidence(ctx context.Context, cs kubernetes.Interface, namespace, na
 	case len(evs.Items) == 0:
 		b.WriteString("  claim events: none (no provisioner has acted on it)\n")
 	default:
-		sort.Slice(evs.Items, func(i, j int) bool { return eventTime(evs.Items[i]).Before(eventTime(evs.Items[j])) })
+		sort.Slice(evs.Items, func(i, j int) bool { return ready.EventTime(evs.Items[i]).Before(ready.EventTime(evs.Items[j])) })
 		items := evs.Items
 		if len(items) > 5 {
 			items = items[len(items)-5:]
@@ -453,16 +453,6 @@ func storageEvidence(ctx context.Context, cs kubernetes.Interface, namespace, na
 	}
 	b.WriteString(ready.Explain(ctx, cs, namespace, "app.kubernetes.io/component=check", ready.Options{Events: 3, LogLines: 1}))
 	return b.String()
-}
-
-func eventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.CreationTimestamp.Time
 }
 
 // KubernetesVersion checks that the apiserver runs the wanted Kubernetes version: want is

@@ -173,11 +173,11 @@ func (f FeastOnlineFeatures) Run(ctx context.Context, hc *http.Client, baseURL s
 	dec.UseNumber()
 	if err := dec.Decode(&resp); err != nil {
 		return "", fmt.Errorf("%s: get online features: POST %s: not the expected JSON (%v): %s",
-			feastCheck, feastOnlinePath, err, mlflowTrimBody(body))
+			feastCheck, feastOnlinePath, err, trimBody(body))
 	}
 	if len(resp.Metadata.FeatureNames) != len(resp.Results) {
 		return "", fmt.Errorf("%s: get online features: POST %s: %d column names for %d result columns: %s",
-			feastCheck, feastOnlinePath, len(resp.Metadata.FeatureNames), len(resp.Results), mlflowTrimBody(body))
+			feastCheck, feastOnlinePath, len(resp.Metadata.FeatureNames), len(resp.Results), trimBody(body))
 	}
 	column := map[string]int{}
 	for i, name := range resp.Metadata.FeatureNames {
@@ -397,15 +397,15 @@ func feastErrorMessage(data []byte) string {
 		}
 		if json.Unmarshal([]byte(s), &fe) == nil && fe.Message != "" {
 			if fe.Class != "" {
-				return mlflowTrimBody([]byte(fe.Class + ": " + fe.Message))
+				return trimBody([]byte(fe.Class + ": " + fe.Message))
 			}
-			return mlflowTrimBody([]byte(fe.Message))
+			return trimBody([]byte(fe.Message))
 		}
 		var inner string
 		if json.Unmarshal([]byte(s), &inner) == nil {
 			s = inner
 		}
-		return mlflowTrimBody([]byte(s))
+		return trimBody([]byte(s))
 	}
 	var d struct {
 		Detail json.RawMessage `json:"detail"`
@@ -413,7 +413,7 @@ func feastErrorMessage(data []byte) string {
 	if json.Unmarshal(data, &d) == nil && len(d.Detail) > 0 {
 		var msg string
 		if json.Unmarshal(d.Detail, &msg) == nil {
-			return mlflowTrimBody([]byte(msg))
+			return trimBody([]byte(msg))
 		}
 		var items []struct {
 			Loc []any  `json:"loc"`
@@ -428,10 +428,10 @@ func feastErrorMessage(data []byte) string {
 				}
 				parts = append(parts, strings.Join(loc, ".")+": "+it.Msg)
 			}
-			return mlflowTrimBody([]byte(strings.Join(parts, "; ")))
+			return trimBody([]byte(strings.Join(parts, "; ")))
 		}
 	}
-	return mlflowTrimBody(data)
+	return trimBody(data)
 }
 
 // Params of the feast-online-features check in chapter.yaml.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // HTTP GETs base+path and expects the status (default 200) and, if set, a body containing want.
@@ -31,6 +32,23 @@ func HTTP(ctx context.Context, hc *http.Client, base, path string, status int, w
 		return "", fmt.Errorf("GET %s: body %q does not contain %q", u, trim(body), want)
 	}
 	return fmt.Sprintf("GET %s → %d", path, resp.StatusCode), nil
+}
+
+// errBodyMax bounds how much of an error body the API checks quote.
+const errBodyMax = 300
+
+// trimBody collapses whitespace and keeps the first errBodyMax bytes (on a rune boundary): how the
+// API checks (mlflow, airflow, feast) quote a server's answer in an error.
+func trimBody(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) <= errBodyMax {
+		return s
+	}
+	cut := errBodyMax
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func trim(b []byte) string {

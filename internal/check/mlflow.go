@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // mlflowCheckPrefix starts the name of every experiment and registered model MLflowRoundTrip
@@ -28,7 +27,6 @@ const (
 	// to PUT/GET/DELETE <mlflowArtifactsAPI>/<exp>/<run>/artifacts/<file>.
 	mlflowArtifactsAPI = "/api/2.0/mlflow-artifacts/artifacts"
 
-	mlflowErrBodyMax   = 300
 	mlflowRespMax      = 4 << 20
 	mlflowCleanupLimit = 30 * time.Second
 
@@ -171,14 +169,14 @@ func (c *mlflowClient) call(ctx context.Context, step, method, path, rawPath str
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
 			return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: %s: not the expected JSON (%v): %s",
-				step, method, path, resp.Status, err, mlflowTrimBody(data))
+				step, method, path, resp.Status, err, trimBody(data))
 		}
 	}
 	return data, nil
 }
 
 func newMLflowHTTPError(resp *http.Response, data []byte) *mlflowHTTPError {
-	e := &mlflowHTTPError{Status: resp.Status, Code: resp.StatusCode, Body: mlflowTrimBody(data)}
+	e := &mlflowHTTPError{Status: resp.Status, Code: resp.StatusCode, Body: trimBody(data)}
 	if e.Status == "" {
 		e.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
 	}
@@ -188,22 +186,9 @@ func newMLflowHTTPError(resp *http.Response, data []byte) *mlflowHTTPError {
 	}
 	if json.Unmarshal(data, &me) == nil && me.ErrorCode != "" {
 		e.ErrorCode = me.ErrorCode
-		e.Body = mlflowTrimBody([]byte(me.ErrorCode + ": " + me.Message))
+		e.Body = trimBody([]byte(me.ErrorCode + ": " + me.Message))
 	}
 	return e
-}
-
-// mlflowTrimBody collapses whitespace and keeps the first mlflowErrBodyMax bytes (on a rune boundary).
-func mlflowTrimBody(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) <= mlflowErrBodyMax {
-		return s
-	}
-	cut := mlflowErrBodyMax
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 func (c *mlflowClient) post(ctx context.Context, step, endpoint string, in, out any) error {
@@ -247,7 +232,7 @@ func (rt *mlflowRoundTrip) run(ctx context.Context) (string, error) {
 	}
 	if got := strings.TrimSpace(string(data)); got != "OK" {
 		return "", fmt.Errorf("mlflow-roundtrip: health: GET /health: answered %q, want \"OK\" (is %s an MLflow server?)",
-			mlflowTrimBody(data), c.redacted)
+			trimBody(data), c.redacted)
 	}
 	data, err = c.call(ctx, "version", http.MethodGet, "/version", "", nil, nil, nil)
 	if err != nil {
@@ -255,7 +240,7 @@ func (rt *mlflowRoundTrip) run(ctx context.Context) (string, error) {
 	}
 	version := strings.TrimSpace(string(data))
 	if version == "" || len(version) > 64 || strings.ContainsAny(version, " \n<{") {
-		return "", fmt.Errorf("mlflow-roundtrip: version: GET /version: not a version: %s", mlflowTrimBody(data))
+		return "", fmt.Errorf("mlflow-roundtrip: version: GET /version: not a version: %s", trimBody(data))
 	}
 
 	var exp struct {
@@ -323,7 +308,7 @@ func (rt *mlflowRoundTrip) run(ctx context.Context) (string, error) {
 	}
 	if !bytes.Equal(got, content) {
 		return "", fmt.Errorf("mlflow-roundtrip: download artifact: GET %s/%s: got %d bytes %q, want %d bytes %q",
-			mlflowArtifactsAPI, artifactPath, len(got), mlflowTrimBody(got), len(content), content)
+			mlflowArtifactsAPI, artifactPath, len(got), trimBody(got), len(content), content)
 	}
 
 	if err := c.post(ctx, "finish run", "/runs/update", map[string]any{

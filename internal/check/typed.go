@@ -75,7 +75,7 @@ func (r *Runner) credentials(ctx context.Context, ch *series.Chapter, c series.C
 	if _, viaEndpoint := r.Endpoints[c.Component]; viaEndpoint || ref == "" || r.CS == nil {
 		return "", "", nil
 	}
-	comp, _ := component(ch, c.Component)
+	comp, _ := ch.Component(c.Component)
 	name, key, _ := strings.Cut(ref, "/")
 	sec, err := r.CS.CoreV1().Secrets(comp.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

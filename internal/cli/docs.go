@@ -20,8 +20,9 @@ func componentInfo(ctx context.Context, e *action.Env) (map[string][]docs.Compon
 		}
 		info[id] = []docs.ComponentInfo{} // a chapter with only checks (chapter 1) has none
 		for _, p := range per {
+			comp, _ := e.Lib.Chapters[p.Chapter].Component(p.Component)
 			info[id] = append(info[id], docs.ComponentInfo{Chapter: p.Chapter, Name: p.Component, Namespace: p.Namespace,
-				Version: p.Version, Footprint: p.Footprint, Chart: chartOf(e.Lib.Chapters[p.Chapter], p.Component)})
+				Version: p.Version, Footprint: p.Footprint, Chart: comp.Chart})
 		}
 	}
 	return info, nil

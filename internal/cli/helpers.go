@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlops-series/mlops-series/internal/action"
-	"github.com/mlops-series/mlops-series/internal/series"
 )
 
 func metricsFlags(cmd *cobra.Command, mo *action.MetricsOptions) {
@@ -25,16 +24,4 @@ func withMetrics(ctx context.Context, e *action.Env, mo action.MetricsOptions, e
 		return merr
 	}
 	return err
-}
-
-func chartOf(ch *series.Chapter, component string) string {
-	if ch == nil {
-		return ""
-	}
-	for _, c := range ch.Components {
-		if c.Name == component {
-			return c.Chart
-		}
-	}
-	return ""
 }

@@ -119,7 +119,7 @@ func podEvents(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, n in
 		return []string{fmt.Sprintf("(could not list events: %v)", err)}
 	}
 	items := evs.Items
-	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+	sort.Slice(items, func(i, j int) bool { return EventTime(items[i]).Before(EventTime(items[j])) })
 	if len(items) > n {
 		items = items[len(items)-n:]
 	}
@@ -130,7 +130,8 @@ func podEvents(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, n in
 	return out
 }
 
-func eventTime(e corev1.Event) time.Time {
+// EventTime is when an event last happened (LastTimestamp, else EventTime, else its creation).
+func EventTime(e corev1.Event) time.Time {
 	if !e.LastTimestamp.IsZero() {
 		return e.LastTimestamp.Time
 	}

@@ -60,6 +60,16 @@ type Chapter struct {
 // ID is the chapter's identifier, "chapter-N".
 func (c *Chapter) ID() string { return fmt.Sprintf("chapter-%d", c.Number) }
 
+// Component finds one of the chapter's components by name.
+func (c *Chapter) Component(name string) (Component, bool) {
+	for _, comp := range c.Components {
+		if comp.Name == name {
+			return comp, true
+		}
+	}
+	return Component{}, false
+}
+
 // Post points at the blog post the chapter belongs to.
 type Post struct {
 	// URL of the post; section anchors are appended to it. Left out, it is the series' baseURL +
