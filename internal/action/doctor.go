@@ -10,6 +10,7 @@ import (
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/doctor"
+	"github.com/mlops-series/mlops-series/internal/series"
 )
 
 // DoctorOptions tune `doctor`.
@@ -47,6 +48,11 @@ func (e *Env) Doctor(ctx context.Context, name string, o DoctorOptions) (doctor.
 			}
 		}
 	}
+	return e.doctor(ctx, total, read, o), nil
+}
+
+// doctor runs the checks for a measured footprint; read is the post link shown with problems.
+func (e *Env) doctor(ctx context.Context, total deploy.Footprint, read string, o DoctorOptions) doctor.Report {
 	cache, _ := os.UserCacheDir()
 	in := doctor.Input{
 		RequestedMemory: total.Memory, RequestedCPU: total.CPU, Images: total.Images,
@@ -78,17 +84,15 @@ func (e *Env) Doctor(ctx context.Context, name string, o DoctorOptions) (doctor.
 		in.KindConfig = mlopsseries.KindConfig()
 		in.EngineProbe = doctor.DockerProbe("docker", nil)
 	}
-	return doctor.Run(ctx, in), nil
+	return doctor.Run(ctx, in)
 }
 
-// preflightDoctor runs doctor before up and turns a failed report into exit code 3.
-func (e *Env) preflightDoctor(ctx context.Context, name string) error {
+// preflightDoctor runs doctor before up, on the footprint up's preflight measured, and turns a
+// failed report into exit code 3.
+func (e *Env) preflightDoctor(ctx context.Context, ch *series.Chapter, total deploy.Footprint) error {
+	name := ch.ID()
 	st := e.UI.Start("doctor: is this machine fit for " + name + "?")
-	rep, err := e.Doctor(ctx, name, DoctorOptions{})
-	if err != nil {
-		st.Fail("doctor could not run", "")
-		return err
-	}
+	rep := e.doctor(ctx, total, ch.Post.Link(ch.Post.Section), DoctorOptions{})
 	warn := 0
 	for _, f := range rep.Findings {
 		if f.Status == doctor.Warn {

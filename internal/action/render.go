@@ -65,6 +65,12 @@ func (e *Env) Render(ctx context.Context, name string, w io.Writer) ([]ReleaseFo
 	if err != nil {
 		return nil, deploy.Footprint{}, err
 	}
+	return p.render(ctx, w)
+}
+
+// render renders every release of the plan (writing the manifests to w when it is not nil) and
+// measures what each requests.
+func (p *Plan) render(ctx context.Context, w io.Writer) ([]ReleaseFootprint, deploy.Footprint, error) {
 	var per []ReleaseFootprint
 	var total deploy.Footprint
 	for _, r := range p.Releases() {

@@ -37,31 +37,22 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	}
 	ch := p.Target
 	e.header(ch)
-	if !o.SkipDoctor {
-		if err := e.preflightDoctor(ctx, ch.ID()); err != nil {
-			return err
-		}
-	}
 
 	// preflight: what the closure asks of the cluster, from the rendered manifests.
 	st := e.UI.Start("preflight: rendering " + ch.ID() + " and what it requires")
-	var total deploy.Footprint
-	for _, r := range p.Releases() {
-		m, err := deploy.Render(ctx, r)
-		if err != nil {
-			st.Fail("preflight: render failed", "")
-			return err
-		}
-		f, err := deploy.Measure(m)
-		if err != nil {
-			st.Fail("preflight: render failed", "")
-			return err
-		}
-		total.Add(f)
+	_, total, err := p.render(ctx, nil)
+	if err != nil {
+		st.Fail("preflight: render failed", "")
+		return err
 	}
 	e.Metrics.Step(ch.ID(), "preflight", "ok", st.Elapsed())
 	st.OK(fmt.Sprintf("preflight: %d components, %d MiB memory and %dm CPU requested",
 		len(p.Releases()), total.MiB(), total.MilliCPU()))
+	if !o.SkipDoctor {
+		if err := e.preflightDoctor(ctx, ch, total); err != nil {
+			return err
+		}
+	}
 
 	// cluster
 	st = e.UI.Start("cluster: " + e.Provisioner.Name())

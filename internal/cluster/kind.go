@@ -34,8 +34,10 @@ type Kind struct {
 	StateDir string
 	// Progress receives short status lines (optional).
 	Progress func(string)
-	// LookPath and Run are the engine probe's seams (default exec.LookPath and a real command).
+	// LookPath is the engine probe's seam (default exec.LookPath).
 	LookPath func(string) (string, error)
+	// engine is the engine that answered, once one has (doctor, Exists and Ensure all need it).
+	engine string
 }
 
 // Name implements Provisioner.
@@ -57,8 +59,12 @@ func (e *EngineError) Error() string {
 		"or Podman (`podman machine start`), or deploy onto an existing cluster with --context NAME"
 }
 
-// Engine finds a container engine that answers: docker, then podman, then nerdctl.
+// Engine finds a container engine that answers: docker, then podman, then nerdctl. The first
+// answer is remembered for the rest of the run.
 func (k *Kind) Engine(ctx context.Context) (string, error) {
+	if k.engine != "" {
+		return k.engine, nil
+	}
 	look := k.LookPath
 	if look == nil {
 		look = exec.LookPath
@@ -77,6 +83,7 @@ func (k *Kind) Engine(ctx context.Context) (string, error) {
 		out, err := cmd.Output()
 		cancel()
 		if err == nil && strings.TrimSpace(string(out)) != "" {
+			k.engine = name
 			return name, nil
 		}
 		msg := strings.TrimSpace(stderr.String())
