@@ -100,7 +100,8 @@ const (
 
 // CoreDNS checks the cluster DNS at the Kubernetes level, polling until ctx ends: the Deployment(s)
 // of kube-system labelled k8s-app=kube-dns (kube-system/coredns) are Available with every replica
-// ready, and the Service kube-system/kube-dns has ready endpoints on port 53 in its EndpointSlices.
+// ready, and the Service kube-system/kube-dns lists every ready DNS pod as a ready endpoint on port
+// 53 in its EndpointSlices.
 // It does not resolve a name: a DNS query from inside the cluster is the kind workflow's job.
 func CoreDNS(ctx context.Context, cs kubernetes.Interface) (string, error) {
 	return poll(ctx, func(ctx context.Context) (string, []string, error) {
@@ -110,6 +111,7 @@ func CoreDNS(ctx context.Context, cs kubernetes.Interface) (string, error) {
 			return "", nil, fmt.Errorf("list deployments %s in %s: %w", coreDNSLabel, metav1.NamespaceSystem, err)
 		}
 		var depSummary []string
+		var readyPods int32
 		if len(deps.Items) == 0 {
 			problems = append(problems, fmt.Sprintf("no Deployment labelled %s in %s (is the cluster's DNS add-on installed?)", coreDNSLabel, metav1.NamespaceSystem))
 		}
@@ -120,6 +122,7 @@ func CoreDNS(ctx context.Context, cs kubernetes.Interface) (string, error) {
 				continue
 			}
 			depSummary = append(depSummary, fmt.Sprintf("%s %d/%d ready", d.Name, d.Status.ReadyReplicas, replicas(d)))
+			readyPods += d.Status.ReadyReplicas
 		}
 
 		svc, err := cs.CoreV1().Services(metav1.NamespaceSystem).Get(ctx, coreDNSService, metav1.GetOptions{})
@@ -134,8 +137,13 @@ func CoreDNS(ctx context.Context, cs kubernetes.Interface) (string, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		if nReady == 0 {
+		switch {
+		case nReady == 0:
 			problems = append(problems, fmt.Sprintf("Service %s/%s has no ready endpoints on port 53 (its EndpointSlices list no ready pod)", metav1.NamespaceSystem, coreDNSService))
+		case int32(nReady) < readyPods:
+			// The EndpointSlice controller lags the pods for a moment: wait until every ready DNS
+			// pod is an endpoint, so that what is reported is one consistent state.
+			problems = append(problems, fmt.Sprintf("Service %s/%s lists %d of the %d ready DNS pods as endpoints on port 53", metav1.NamespaceSystem, coreDNSService, nReady, readyPods))
 		}
 		if len(problems) > 0 {
 			return "", problems, nil
