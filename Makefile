@@ -43,6 +43,7 @@ deps:
 	@test -x $(TOOLS)/actionlint-$(ACTIONLINT_VERSION) || { GOBIN=$(TOOLS) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION) && mv $(TOOLS)/actionlint $(TOOLS)/actionlint-$(ACTIONLINT_VERSION); }
 
 lint:
+	bash hack/lint-tracked.sh
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$(TOOLS)/staticcheck-$(STATICCHECK_VERSION) ./...
