@@ -20,7 +20,7 @@ VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNDB := $(MLOPS_CACHE)/vulndb-$(VULNDB_VERSION)
 BIN := bin/mlops-series
 
-.PHONY: build test deps lint unit pytest docs docs-check actionlint vuln up clean
+.PHONY: build test deps lint unit pytest docs docs-check actionlint vuln up clean kind-images kind-test
 
 build:
 	go build -trimpath -o $(BIN) ./cmd/mlops-series
@@ -72,8 +72,18 @@ docs: build
 docs-check: build
 	./$(BIN) docs --check
 
+# The real-container layer's inputs, built here without any registry (cached in $(MLOPS_CACHE)/kind):
+# a Docker Engine that answers, the kind node image, a stand-in for every image of series/images.yaml,
+# and the kind config overlay $(MLOPS_CACHE)/kind/kind-config.yaml for `up --kind-config`.
+kind-images:
+	bash hack/kind/build-images.sh
+
+# The real-container layer: the CLI brings chapters up on a kind cluster it creates (internal/kindtest).
+kind-test: build kind-images
+	MLOPS_BIN=$(CURDIR)/$(BIN) go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
+
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
-# the chapter examples' tests, docs freshness, workflow lint.
+# the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
 test: deps lint vuln actionlint docs-check unit pytest
 
 clean:

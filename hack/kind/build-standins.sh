@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds a stand-in for every image of series/images.yaml, under its exact name and tag, from the
+# same software version where it can be had here (PyPI, Debian, the Go module proxy); the charts
+# render unchanged. Each stand-in's Dockerfile (hack/kind/standins/NAME) says how it differs from
+# upstream. An image already in the engine is not rebuilt; each built image is also saved to
+# $MLOPS_CACHE/kind/standins/NAME.tar so a fresh engine loads instead of rebuilding.
+#   bash hack/kind/build-standins.sh [NAME...]     # default: all
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=versions.sh
+source "$here/versions.sh"
+export GOFLAGS=-buildvcs=false GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+sdir="$kcache/standins"; mkdir -p "$sdir"
+
+# name -> image reference, read from series/images.yaml (the one list of pinned images).
+ref_of() { grep -oE "ref: \"[^\"]*$1:[^\"]*\"" "$repo/series/images.yaml" | head -1 | sed 's/ref: "\(.*\)"/\1/'; }
+declare -A match=(
+  [airflow]=apache/airflow [mlflow]=mlflow/mlflow [feast]=feastdev/feature-server
+  [postgres]=library/postgres [redis]=library/redis [pushgateway]=prom/pushgateway
+  [grafana]=grafana/grafana [statsd-exporter]=prom/statsd-exporter [prometheus]=prom/prometheus
+)
+all=(postgres redis pushgateway statsd-exporter grafana mlflow feast airflow prometheus)
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
+
+base_image() { # image rootfs-dir suite packages
+  docker image inspect "$1" >/dev/null 2>&1 && return 0
+  local dir="$kcache/rootfs/$2"
+  if [ ! -d "$dir" ]; then
+    log "debootstrap $3 for $1"
+    rm -rf "$dir.tmp"
+    debootstrap --variant=minbase --include="$4" "$3" "$dir.tmp" "$DEBIAN_MIRROR" >"$kcache/debootstrap-$2.log" 2>&1 ||
+      { tail -20 "$kcache/debootstrap-$2.log" >&2; exit 1; }
+    mv "$dir.tmp" "$dir"
+  fi
+  tar -C "$dir" --numeric-owner -c . | docker import - "$1" >/dev/null
+}
+
+for n in "${names[@]}"; do
+  src="${match[$n]:-}"; [ -n "$src" ] || { log "unknown stand-in $n (known: ${all[*]})"; exit 1; }
+  ref="$(ref_of "$src")"; [ -n "$ref" ] || { log "no image matching $src in series/images.yaml"; exit 1; }
+  # The engine names docker.io images without the registry.
+  short="${ref#docker.io/}"; short="${short#library/}"
+  if docker image inspect "$short" >/dev/null 2>&1; then continue; fi
+  if [ -f "$sdir/$n.tar" ] && [ "$(cat "$sdir/$n.ref" 2>/dev/null)" == "$ref" ]; then
+    docker load -i "$sdir/$n.tar" >/dev/null && continue
+  fi
+  t0=$SECONDS
+  ctx="$kbuild/standin-$n"; rm -rf "$ctx"; mkdir -p "$ctx"; cp -r "$here/standins/$n/." "$ctx/"
+  case "$n" in
+    airflow|mlflow|feast|grafana)
+      base_image mlops-series.local/rootfs:py-bookworm py-bookworm bookworm python3,python3-venv,ca-certificates,procps,tini,dumb-init
+      cp /etc/ssl/certs/ca-certificates.crt "$ctx/" ;;
+    postgres|redis|pushgateway)
+      docker image inspect mlops-series.local/rootfs:trixie-node >/dev/null 2>&1 ||
+        { log "$n needs the node rootfs: run hack/kind/build-node.sh first"; exit 1; } ;;
+    statsd-exporter)
+      CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -ldflags "-s -w" "github.com/prometheus/statsd_exporter@${ref##*:}" ;;
+    prometheus)
+      # Prometheus' Go module versions are v0.<3-digit minor>.<patch> for release v3.<minor>.<patch>.
+      v="${ref##*:v}"; major="${v%%.*}"; rest="${v#*.}"; minor="${rest%%.*}"; patch="${rest#*.}"
+      modv="v0.$((major * 100 + minor)).$patch"
+      for c in prometheus promtool; do
+        CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -tags "netgo remove_all_sd enable_kubernetes_sd" \
+          -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v" \
+          "github.com/prometheus/prometheus/cmd/$c@$modv"
+      done ;;
+  esac
+  log "building stand-in $short"
+  docker build -q -t "$short" "$ctx" >/dev/null 2>"$ctx/build.err" || { cat "$ctx/build.err" >&2; exit 1; }
+  docker save -o "$sdir/$n.tar.tmp" "$short" && mv "$sdir/$n.tar.tmp" "$sdir/$n.tar" && echo "$ref" > "$sdir/$n.ref"
+  log "built $short in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$short" | awk '{printf "%d MB", $1/1e6}'))"
+done

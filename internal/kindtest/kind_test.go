@@ -1,0 +1,359 @@
+//go:build kind
+
+// Package kindtest is the real-container layer (DESIGN.md, Testing, layer 4): the CLI itself, with
+// its own kind provisioner, brings the series' chapters up on a kind cluster of real containers in
+// the local Docker Engine, from the node image and stand-in images `make kind-images` builds here.
+// Run by `make kind-test` (part of `make test`); it needs the build tag `kind`.
+package kindtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const node = "mlops-series-control-plane"
+
+type env struct {
+	t       *testing.T
+	bin     string
+	overlay string
+	base    []string
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	if out, err := exec.Command("docker", "info", "-f", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		t.Fatalf("no Docker Engine answers (run `bash hack/kind/docker-up.sh` or `make kind-images`): %v\n%s", err, out)
+	}
+	cache := os.Getenv("MLOPS_CACHE")
+	if cache == "" {
+		t.Fatal("MLOPS_CACHE is not set: run through `make kind-test`")
+	}
+	overlay := filepath.Join(cache, "kind", "kind-config.yaml")
+	if _, err := os.Stat(overlay); err != nil {
+		t.Fatalf("kind config overlay missing (run `make kind-images`): %v", err)
+	}
+	bin, err := filepath.Abs(envOr("MLOPS_BIN", "../../bin/mlops-series"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("CLI binary missing (run `make build`): %v", err)
+	}
+	if exists(t) {
+		t.Fatalf("a kind node %s already exists: this test creates and deletes its own cluster; remove it with `mlops-series down --all`", node)
+	}
+	// The CLI keeps the cluster's kubeconfig and its state under the user config folder: a
+	// temporary one, so the test touches nothing of the user's.
+	cfg := t.TempDir()
+	base := append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "NO_COLOR=1", "LANG=C")
+	return &env{t: t, bin: bin, overlay: overlay, base: base}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// run runs the CLI and returns its combined output and exit code.
+func (e *env) run(timeout time.Duration, args ...string) (string, int) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, e.bin, args...)
+	cmd.Env = e.base
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	e.t.Logf("$ mlops-series %s  (exit %d, %s)\n%s", strings.Join(args, " "), code, time.Since(start).Round(100*time.Millisecond), out.String())
+	return out.String(), code
+}
+
+// must runs the CLI and fails the test unless it exits 0; it returns the output.
+func (e *env) must(timeout time.Duration, args ...string) string {
+	e.t.Helper()
+	out, code := e.run(timeout, args...)
+	if code != 0 {
+		e.dump()
+		e.t.Fatalf("mlops-series %s: exit %d", strings.Join(args, " "), code)
+	}
+	return out
+}
+
+func (e *env) up(id string) string {
+	e.t.Helper()
+	return e.must(15*time.Minute, "up", id, "--kind-config", e.overlay)
+}
+
+// kubectl runs kubectl inside the kind node (its admin kubeconfig): no kubectl on the host needed.
+func kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	full := append([]string{"exec", node, "kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"}, args...)
+	out, err := exec.Command("docker", full...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func mustKubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := kubectl(t, args...)
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func exists(t *testing.T) bool {
+	t.Helper()
+	out, _ := exec.Command("docker", "ps", "-a", "-q", "--filter", "name=^"+node+"$").Output()
+	return len(bytes.TrimSpace(out)) > 0
+}
+
+// dump logs what explains a failure: every pod, recent events.
+func (e *env) dump() {
+	if !exists(e.t) {
+		return
+	}
+	for _, args := range [][]string{
+		{"get", "pods", "-A", "-o", "wide"},
+		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
+	} {
+		out, _ := kubectl(e.t, args...)
+		e.t.Logf("kubectl %s:\n%s", strings.Join(args, " "), tail(out, 60))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// psqlCount runs a count query in a chapter's PostgreSQL pod.
+func psqlCount(t *testing.T, ns, db, query string) int {
+	t.Helper()
+	out := mustKubectl(t, "exec", "-n", ns, "postgresql-0", "--", "sh", "-c",
+		fmt.Sprintf(`psql -h 127.0.0.1 -U "$POSTGRES_USER" -d %s -tAc %q`, db, query))
+	n, err := strconv.Atoi(strings.TrimSpace(lastLine(out)))
+	if err != nil {
+		t.Fatalf("%s: %q is not a count", query, out)
+	}
+	return n
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// revisions returns release -> Helm revision from `status -o json`.
+func (e *env) revisions() map[string]int {
+	e.t.Helper()
+	out := e.must(2*time.Minute, "status", "-o", "json", "-q")
+	// status prints progress on stderr: keep the JSON document (from the first '{' or '[').
+	i := strings.IndexAny(out, "[{")
+	if i < 0 {
+		e.t.Fatalf("status -o json printed no JSON:\n%s", out)
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(out[i:]), &doc); err != nil {
+		e.t.Fatalf("status -o json: %v\n%s", err, out)
+	}
+	revs := map[string]int{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if name, ok := x["name"].(string); ok {
+				if r, ok := x["revision"].(float64); ok {
+					ns, _ := x["namespace"].(string)
+					revs[ns+"/"+name] = int(r)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(doc)
+	if len(revs) == 0 {
+		e.t.Fatalf("status -o json lists no release:\n%s", out)
+	}
+	return revs
+}
+
+// waitReady waits until every pod of the cluster is Ready or Succeeded.
+func waitReady(t *testing.T, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last string
+	for time.Now().Before(deadline) {
+		out, err := kubectl(t, "get", "pods", "-A", "--no-headers", "-o",
+			"custom-columns=NS:.metadata.namespace,NAME:.metadata.name,PHASE:.status.phase,READY:.status.containerStatuses[*].ready")
+		if err == nil {
+			last = out
+			bad := 0
+			for _, l := range strings.Split(out, "\n") {
+				f := strings.Fields(l)
+				if len(f) < 4 || f[2] == "Succeeded" {
+					continue
+				}
+				if f[2] != "Running" || strings.Contains(f[3], "false") {
+					bad++
+				}
+			}
+			if bad == 0 && out != "" {
+				return
+			}
+		}
+		time.Sleep(3 * time.Second)
+	}
+	t.Fatalf("pods not ready within %s:\n%s", within, last)
+}
+
+var checksPassed = regexp.MustCompile(`checks (\d+)/(\d+) passed`)
+
+func requireChecks(t *testing.T, out string) {
+	t.Helper()
+	m := checksPassed.FindStringSubmatch(out)
+	if m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Fatalf("want every check passed, got:\n%s", out)
+	}
+}
+
+// TestChaptersOnKind: up of chapters 6, 5, 8 and 10 on a kind cluster the CLI creates, each with
+// its functional checks against the real pods; a no-op re-up; data kept across database pod
+// deletions and a restart of the node container; down of a chapter; down --all deleting the
+// cluster; and a second up after down --all served from the local engine's images (no registry is
+// reachable here, so it pulls nothing from the network).
+func TestChaptersOnKind(t *testing.T) {
+	e := setup(t)
+	t.Cleanup(func() {
+		if exists(t) {
+			if t.Failed() {
+				e.dump()
+			}
+			e.run(5*time.Minute, "down", "--all")
+		}
+	})
+
+	start := time.Now()
+	requireChecks(t, e.up("chapter-6"))
+	t.Logf("TIMING up chapter-6 (cluster created) %s", time.Since(start).Round(100*time.Millisecond))
+
+	before := e.revisions()
+	start = time.Now()
+	out := e.up("chapter-6")
+	if !strings.Contains(out, "unchanged") {
+		t.Errorf("re-up does not say unchanged:\n%s", out)
+	}
+	t.Logf("TIMING re-up chapter-6 %s", time.Since(start).Round(100*time.Millisecond))
+	for rel, r := range e.revisions() {
+		if before[rel] != r {
+			t.Errorf("re-up changed %s from revision %d to %d", rel, before[rel], r)
+		}
+	}
+
+	for _, id := range []string{"chapter-5", "chapter-8", "chapter-10"} {
+		start = time.Now()
+		requireChecks(t, e.up(id))
+		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
+	}
+
+	// Data is kept: what the checks created so far must survive database pod deletions and a
+	// restart of the node container.
+	experiments := psqlCount(t, "mlflow", "mlflow", "select count(*) from experiments")
+	versions := psqlCount(t, "mlflow", "mlflow", "select count(*) from model_versions")
+	dagRuns := psqlCount(t, "airflow", "airflow", "select count(*) from dag_run")
+	registry := mustKubectl(t, "exec", "-n", "feast", "deploy/feast", "--", "sh", "-c",
+		`find / -xdev -name 'registry*.db' -exec sha256sum {} + 2>/dev/null | sort`)
+	t.Logf("before restarts: %d experiments, %d model versions, %d DAG runs, feast registry %q", experiments, versions, dagRuns, registry)
+	if experiments < 2 || versions < 1 || dagRuns < 1 || registry == "" {
+		t.Fatalf("the checks left too little to compare: %d experiments, %d versions, %d DAG runs, registry %q", experiments, versions, dagRuns, registry)
+	}
+	mustKubectl(t, "delete", "pod", "-n", "mlflow", "postgresql-0", "--wait=true")
+	mustKubectl(t, "delete", "pod", "-n", "airflow", "postgresql-0", "--wait=true")
+	waitReady(t, 5*time.Minute)
+	start = time.Now()
+	if out, err := exec.Command("docker", "restart", node).CombinedOutput(); err != nil {
+		t.Fatalf("docker restart %s: %v\n%s", node, err, out)
+	}
+	// The API server comes back first; then every pod must be Ready again.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := kubectl(t, "get", "--raw", "/readyz"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the API server did not come back after the node restart")
+		}
+		time.Sleep(2 * time.Second)
+	}
+	waitReady(t, 10*time.Minute)
+	t.Logf("TIMING node restart to all pods ready %s", time.Since(start).Round(time.Second))
+	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8", "chapter-10"} {
+		out, code := e.run(10*time.Minute, "check", id)
+		if code != 0 {
+			e.dump()
+			t.Fatalf("check %s after restarts: exit %d", id, code)
+		}
+		requireChecks(t, out)
+	}
+	if n := psqlCount(t, "mlflow", "mlflow", "select count(*) from experiments"); n < experiments {
+		t.Errorf("experiments: %d after restarts, %d before", n, experiments)
+	}
+	if n := psqlCount(t, "mlflow", "mlflow", "select count(*) from model_versions"); n < versions {
+		t.Errorf("model versions: %d after restarts, %d before", n, versions)
+	}
+	if n := psqlCount(t, "airflow", "airflow", "select count(*) from dag_run"); n < dagRuns {
+		t.Errorf("DAG runs: %d after restarts, %d before", n, dagRuns)
+	}
+	if got := mustKubectl(t, "exec", "-n", "feast", "deploy/feast", "--", "sh", "-c",
+		`find / -xdev -name 'registry*.db' -exec sha256sum {} + 2>/dev/null | sort`); got != registry {
+		t.Errorf("feast registry changed across restarts:\nbefore %s\nafter  %s", registry, got)
+	}
+
+	// down of one chapter removes its namespace; the others stay.
+	e.must(10*time.Minute, "down", "chapter-10")
+	if out, err := kubectl(t, "get", "namespace", "monitoring", "-o", "name"); err == nil && out != "" {
+		t.Errorf("namespace monitoring still exists after down chapter-10: %s", out)
+	}
+	e.must(10*time.Minute, "down", "--all")
+	if exists(t) {
+		t.Fatal("down --all left the kind node container")
+	}
+
+	// A reader's second up after down --all: every image comes from the local engine.
+	start = time.Now()
+	requireChecks(t, e.up("chapter-6"))
+	t.Logf("TIMING up chapter-6 after down --all %s", time.Since(start).Round(100*time.Millisecond))
+	e.must(10*time.Minute, "down", "--all")
+	if exists(t) {
+		t.Fatal("down --all left the kind node container")
+	}
+}
