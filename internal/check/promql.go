@@ -27,6 +27,10 @@ type PromQL struct {
 	// MinSeries is how many series the query must return at least; 0 means 1 (an empty result
 	// proves nothing).
 	MinSeries int
+	// Interval is the pause between attempts (0 means 5s). A Prometheus that has just started has
+	// not scraped its targets yet (one scrape interval, 30 s in the chart), so a failed attempt is
+	// repeated until ctx ends; the last attempt's error is returned.
+	Interval time.Duration
 }
 
 // Run sends the query to the Prometheus at baseURL (http(s)://host:port[/prefix]) through hc (nil
@@ -54,9 +58,34 @@ func (p PromQL) Run(ctx context.Context, hc *http.Client, baseURL string) (strin
 	if err != nil {
 		return "", fmt.Errorf("promql: %w", err)
 	}
-	where := u.Redacted()
+	interval := p.Interval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	papi, where := promv1.NewAPI(client), u.Redacted()
+	for attempt := 1; ; attempt++ {
+		msg, err := p.once(ctx, papi, where, query, minSeries)
+		if err == nil {
+			return msg, nil
+		}
+		// Stop when the next attempt could not finish before the deadline.
+		if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) < interval {
+			if attempt > 1 {
+				err = fmt.Errorf("%w (%d attempts)", err, attempt)
+			}
+			return "", err
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w (%d attempts)", err, attempt)
+		case <-time.After(interval):
+		}
+	}
+}
 
-	value, warnings, _, err := promv1.NewAPI(client).Query(ctx, query, time.Now())
+// once runs the query one time and judges its result.
+func (p PromQL) once(ctx context.Context, papi promv1.API, where, query string, minSeries int) (string, error) {
+	value, warnings, _, err := papi.Query(ctx, query, time.Now())
 	if err != nil {
 		return "", promqlError(ctx, where, query, err)
 	}

@@ -613,3 +613,47 @@ persistence: {enabled: false}
 		t.Fatalf("promtool check config: %v\n%s", err, out)
 	}
 }
+
+// TestPromQLWaitsForTheFirstScrape: on a Prometheus that has just started (real pods: the check ran
+// at 20 s, the first scrape came at 21 s), the check repeats the query until its deadline instead
+// of failing on the first empty answer. The series appears only after the check has started.
+func TestPromQLWaitsForTheFirstScrape(t *testing.T) {
+	pg := nativetest.Pushgateway(t)
+	prom := nativetest.Prometheus(t, fmt.Sprintf(`- job_name: pushgateway
+  honor_labels: true
+  static_configs:
+    - targets: ["127.0.0.1:%d"]
+`, pg.Port))
+	check := PromQL{Query: `mlops_series_late_metric{job="late"}`, Interval: 300 * time.Millisecond}
+
+	// Without a deadline there is one attempt: nothing is there yet, so it fails at once.
+	if _, err := check.Run(t.Context(), nil, prom.URL); err == nil || !strings.Contains(err.Error(), "returned no series") {
+		t.Fatalf("first attempt: want no series, got %v", err)
+	}
+	go func() {
+		time.Sleep(2 * time.Second)
+		resp, err := http.Post(pg.URL+"/metrics/job/late", "text/plain; version=0.0.4",
+			strings.NewReader("# TYPE mlops_series_late_metric gauge\nmlops_series_late_metric 1\n"))
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	msg, err := check.Run(ctx, nil, prom.URL)
+	if err != nil {
+		t.Fatalf("with a deadline the check must wait for the series: %v", err)
+	}
+	if time.Since(start) < time.Second {
+		t.Fatalf("passed after %s, before the metric was pushed: %s", time.Since(start), msg)
+	}
+
+	// A series that never comes: the last error, with the number of attempts, at the deadline.
+	short, cancel2 := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel2()
+	_, err = PromQL{Query: `absent_forever_metric`, Interval: 300 * time.Millisecond}.Run(short, nil, prom.URL)
+	if err == nil || !strings.Contains(err.Error(), "attempts)") {
+		t.Fatalf("want the last error with its attempts, got %v", err)
+	}
+}
