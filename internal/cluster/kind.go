@@ -36,6 +36,9 @@ type Kind struct {
 	Progress func(string)
 	// LookPath is the engine probe's seam (default exec.LookPath).
 	LookPath func(string) (string, error)
+	// CgroupVersion asks the engine which cgroup version its containers get ("1", "2"; podman
+	// says "v1", "v2"); default: the engine's `info`. Probed only when a cluster is created.
+	CgroupVersion func(ctx context.Context) (string, error)
 	// engine is the engine that answered, once one has (doctor, Exists and Ensure all need it).
 	engine string
 }
@@ -148,11 +151,15 @@ func (k *Kind) Ensure(ctx context.Context) (*Cluster, error) {
 	}
 	created := false
 	if !exists {
+		cfg, err := k.createConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
 		k.say("creating kind cluster " + k.clusterName() + " (pulls the node image on first use)")
 		done := make(chan error, 1)
 		go func() {
 			done <- p.Create(k.clusterName(),
-				kindcluster.CreateWithRawConfig(k.Config),
+				kindcluster.CreateWithRawConfig(cfg),
 				kindcluster.CreateWithWaitForReady(5*time.Minute),
 				kindcluster.CreateWithDisplayUsage(false),
 				kindcluster.CreateWithDisplaySalutation(false))
@@ -178,6 +185,48 @@ func (k *Kind) Ensure(ctx context.Context) (*Cluster, error) {
 		}
 	}
 	return c, nil
+}
+
+// createConfig is the config a new cluster is created from: Config, plus what the engine's probes
+// show it needs and the config does not say already (the kubelet patch for cgroup v1).
+func (k *Kind) createConfig(ctx context.Context) ([]byte, error) {
+	probe := k.CgroupVersion
+	if probe == nil {
+		probe = k.engineCgroupVersion
+	}
+	version, err := probe(ctx)
+	if err != nil {
+		k.say("could not read the engine's cgroup version (" + err.Error() + "); creating the cluster without the cgroup v1 patch")
+		return k.Config, nil
+	}
+	cfg, added, err := withCgroupV1Patch(k.Config, version)
+	if err != nil {
+		return nil, fmt.Errorf("kind config of cluster %s: %w", k.clusterName(), err)
+	}
+	if added {
+		k.say("the engine runs containers on cgroup v1: adding the kubelet setting failCgroupV1: false " +
+			"(kubelet 1.35+ refuses cgroup v1 otherwise; moving the host to cgroup v2 is the lasting fix)")
+	}
+	return cfg, nil
+}
+
+// engineCgroupVersion asks the engine that answered for its cgroup version.
+func (k *Kind) engineCgroupVersion(ctx context.Context) (string, error) {
+	engine, err := k.Engine(ctx)
+	if err != nil {
+		return "", err
+	}
+	format := "{{.CgroupVersion}}"
+	if engine == "podman" {
+		format = "{{.Host.CgroupsVersion}}"
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, engine, "info", "--format", format).Output()
+	if err != nil {
+		return "", fmt.Errorf("%s info: %w", engine, err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // Connect returns the kind cluster if it exists.
