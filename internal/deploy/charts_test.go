@@ -81,6 +81,11 @@ func checkManifest(t *testing.T, m string) {
 			workloads++
 			spec := get(o, "spec", "template", "spec")
 			checkPodSpec(t, where, spec)
+			// A Job's failed attempt must not leave a Failed pod beside the one that succeeds (the
+			// pods check reports it; seen with Feast's apply Job on real pods): retry in place.
+			if rp, _ := get(spec, "restartPolicy").(string); kind == "Job" && rp != "OnFailure" {
+				t.Errorf("%s has restartPolicy %q: want OnFailure, so a retry does not leave a Failed pod", where, rp)
+			}
 			if kind == "StatefulSet" {
 				for _, vct := range asList(get(o, "spec", "volumeClaimTemplates")) {
 					if sc := get(vct, "spec", "storageClassName"); sc != nil {
