@@ -24,8 +24,8 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 		return err
 	}
 	for k := range o.Endpoints {
-		if _, ok := ch.Component(k); !ok {
-			return fmt.Errorf("--endpoint %s: %s has no component %q (components: %s)", k, ch.ID(), k, componentNames(ch.Components))
+		if _, _, err := e.Lib.ClosureComponent(ch.ID(), k); err != nil {
+			return fmt.Errorf("--endpoint %s: %w", k, err)
 		}
 	}
 	e.header(ch)

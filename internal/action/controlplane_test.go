@@ -312,6 +312,8 @@ title: {ko: 모델 서빙, en: Model serving}
 requires: [chapter-6]
 components:
   - {name: api, chart: mlflow, namespace: serving, section: "#api"}
+checks:
+  - {name: pods, type: pods, section: "#api"}
 `)}
 	lib, err := series.Load(fsys, "test")
 	if err != nil {

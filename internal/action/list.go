@@ -3,8 +3,6 @@ package action
 import (
 	"fmt"
 	"strings"
-
-	"github.com/mlops-series/mlops-series/internal/series"
 )
 
 // ListItem is one chapter of the series, available or coming.
@@ -34,14 +32,6 @@ func (e *Env) List() []ListItem {
 		out = append(out, it)
 	}
 	return out
-}
-
-func componentNames(cs []series.Component) string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = c.Name
-	}
-	return strings.Join(names, ", ")
 }
 
 // ParseEndpoints turns NAME=URL flags into a map.

@@ -44,7 +44,10 @@ func (e *Env) EmitMetrics(ctx context.Context, o MetricsOptions) error {
 		if err != nil {
 			return fmt.Errorf("--push-metrics: %w", err)
 		}
-		comp, _ := ch.Component(entry.Component)
+		_, comp, err := e.Lib.ClosureComponent(ch.ID(), entry.Component)
+		if err != nil {
+			return fmt.Errorf("--push-metrics: %w", err)
+		}
 		svc := entry.Service
 		if svc == "" {
 			svc = entry.Component
@@ -113,7 +116,7 @@ func hasCheck(ch *series.Chapter, typ string) bool {
 // newRunner prepares the check runner for a chapter: the cluster (if any), endpoints, the series
 // folder, and for promql checks the namespaces whose targets must be up.
 func (e *Env) newRunner(ctx context.Context, cl *cluster.Cluster, ch *series.Chapter, endpoints map[string]string) (*check.Runner, error) {
-	r := &check.Runner{Endpoints: endpoints, SeriesFS: e.Lib.FS,
+	r := &check.Runner{Endpoints: endpoints, SeriesFS: e.Lib.FS, Lib: e.Lib,
 		NoCluster: "no cluster contacted: every service was given by --endpoint (add --context to check the cluster too)"}
 	if cl == nil {
 		return r, nil

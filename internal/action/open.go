@@ -33,7 +33,10 @@ func (e *Env) Open(ctx context.Context, name string, o OpenOptions) error {
 	if err != nil {
 		return err
 	}
-	comp, _ := ch.Component(entry.Component)
+	_, comp, err := e.Lib.ClosureComponent(ch.ID(), entry.Component)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", name, err)
+	}
 	service := entry.Service
 	if service == "" {
 		service = entry.Component

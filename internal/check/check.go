@@ -48,6 +48,9 @@ type Runner struct {
 	NoCluster string
 	// SeriesFS is the series folder: checks read their expectation files from the chapter folder.
 	SeriesFS fs.FS
+	// Lib resolves a check's component in the chapter's closure; without it only the chapter's
+	// own components are known.
+	Lib *series.Library
 	// ScrapedNamespaces, when set, makes a promql check require every one of these namespaces
 	// (the installed chapters' components that expose metrics) to have scrape targets, all up.
 	ScrapedNamespaces []string
@@ -116,7 +119,14 @@ func (r *Runner) dispatch(ctx context.Context, ch *series.Chapter, c series.Chec
 func (r *Runner) kubernetes(ctx context.Context, ch *series.Chapter, c series.Check) (string, error) {
 	switch c.Type {
 	case series.CheckPods:
-		return Pods(ctx, r.CS, ch, c.Component)
+		if c.Component == "" {
+			return Pods(ctx, r.CS, ch, ch.Components)
+		}
+		owner, comp, err := r.component(ch, c.Component)
+		if err != nil {
+			return "", err
+		}
+		return Pods(ctx, r.CS, owner, []series.Component{comp})
 	case series.CheckNodes:
 		return Nodes(ctx, r.CS)
 	case series.CheckCoreDNS:
@@ -138,15 +148,26 @@ func (r *Runner) endpoint(ctx context.Context, ch *series.Chapter, c series.Chec
 	if r.CS == nil {
 		return "", "", nil, fmt.Errorf("no endpoint for %s: pass --endpoint %s=URL, or run against a cluster", c.Component, c.Component)
 	}
-	comp, ok := ch.Component(c.Component)
-	if !ok {
-		return "", "", nil, fmt.Errorf("component %s is not in %s", c.Component, ch.ID())
+	_, comp, err := r.component(ch, c.Component)
+	if err != nil {
+		return "", "", nil, err
 	}
 	fw, err := ForwardService(ctx, r.CS, r.REST, comp.Namespace, c.ServiceName(), c.Port)
 	if err != nil {
 		return "", "", nil, err
 	}
 	return fw.URL(), fw.Via, fw.Close, nil
+}
+
+// component finds the component a check of ch names, and the chapter that installs it.
+func (r *Runner) component(ch *series.Chapter, name string) (*series.Chapter, series.Component, error) {
+	if r.Lib != nil {
+		return r.Lib.ClosureComponent(ch.ID(), name)
+	}
+	if comp, ok := ch.Component(name); ok {
+		return ch, comp, nil
+	}
+	return nil, series.Component{}, fmt.Errorf("component %s is not in %s", name, ch.ID())
 }
 
 // Summary counts results.

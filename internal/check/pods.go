@@ -14,11 +14,11 @@ import (
 	"github.com/mlops-series/mlops-series/internal/series"
 )
 
-// Pods checks that every pod of the chapter's components (or of one component) is Ready, polling
-// until ctx ends. Each component must have at least one pod.
-func Pods(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, only string) (string, error) {
+// Pods checks that every pod of the components (installed by chapter ch) is Ready, polling until
+// ctx ends. Each component must have at least one pod.
+func Pods(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, comps []series.Component) (string, error) {
 	for {
-		total, problems, err := podsOnce(ctx, cs, ch, only)
+		total, problems, err := podsOnce(ctx, cs, ch, comps)
 		if err == nil && len(problems) == 0 {
 			return fmt.Sprintf("%d pods Ready", total), nil
 		}
@@ -28,10 +28,7 @@ func Pods(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, only
 				return "", err
 			}
 			var evidence strings.Builder
-			for _, comp := range ch.Components {
-				if only != "" && comp.Name != only {
-					continue
-				}
+			for _, comp := range comps {
 				evidence.WriteString(ready.Explain(ctx, cs, comp.Namespace, deploy.InstanceLabel+"="+comp.Name, ready.Options{Events: 3, LogLines: 5}))
 			}
 			return "", fmt.Errorf("%s\n%s", strings.Join(problems, "; "), strings.TrimRight(evidence.String(), "\n"))
@@ -40,13 +37,10 @@ func Pods(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, only
 	}
 }
 
-func podsOnce(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, only string) (int, []string, error) {
+func podsOnce(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, comps []series.Component) (int, []string, error) {
 	total := 0
 	var problems []string
-	for _, comp := range ch.Components {
-		if only != "" && comp.Name != only {
-			continue
-		}
+	for _, comp := range comps {
 		sel := deploy.InstanceLabel + "=" + comp.Name
 		pods, err := cs.CoreV1().Pods(comp.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 		if err != nil {

@@ -75,11 +75,14 @@ func (r *Runner) credentials(ctx context.Context, ch *series.Chapter, c series.C
 	if _, viaEndpoint := r.Endpoints[c.Component]; viaEndpoint || ref == "" || r.CS == nil {
 		return "", "", nil
 	}
-	comp, _ := ch.Component(c.Component)
+	owner, comp, err := r.component(ch, c.Component)
+	if err != nil {
+		return "", "", err
+	}
 	name, key, _ := strings.Cut(ref, "/")
 	sec, err := r.CS.CoreV1().Secrets(comp.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", "", fmt.Errorf("secret %s/%s (params.passwordSecret) not found: is %s installed?", comp.Namespace, name, ch.ID())
+		return "", "", fmt.Errorf("secret %s/%s (params.passwordSecret) not found: is %s installed?", comp.Namespace, name, owner.ID())
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("read secret %s/%s: %w", comp.Namespace, name, err)

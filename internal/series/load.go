@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,8 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 		errs = append(errs, err)
 	}
 
+	// Chapters whose spec did not decode at all: requiring them is not a second problem.
+	broken := map[string]bool{}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("load series from %s: %w", origin, err)
@@ -73,6 +76,9 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 			errs = append(errs, err)
 		}
 		if ch == nil {
+			if n, ok := folderNumber(e.Name()); ok {
+				broken[fmt.Sprintf("chapter-%d", n)] = true
+			}
 			continue
 		}
 		ch.Dir = e.Name()
@@ -85,9 +91,7 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 		}
 		lib.Chapters[ch.ID()] = ch
 	}
-	if len(errs) == 0 {
-		errs = append(errs, lib.crossCheck()...)
-	}
+	errs = append(errs, lib.crossCheck(broken)...)
 	for id, ch := range lib.Chapters {
 		if e, ok := lib.Entry(id); ok && ch.Post.URL == "" {
 			ch.Post.URL = e.PostURL(lib.TOC.BaseURL)
@@ -99,9 +103,11 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 	return lib, nil
 }
 
-// crossCheck validates what spans files: the TOC lists every chapter, requires exist and have no cycle,
-// values files exist.
-func (l *Library) crossCheck() []error {
+// crossCheck validates what spans files: the TOC lists every chapter, requires exist and have no
+// cycle, checks and open entries name a component of the chapter's closure, values files exist and
+// every file under values/ is used. It runs even when single specs have problems, so that all
+// problems are reported at once; broken lists the chapters whose spec did not decode.
+func (l *Library) crossCheck(broken map[string]bool) []error {
 	var errs []error
 	inTOC := map[string]Entry{}
 	if l.TOC != nil {
@@ -109,41 +115,159 @@ func (l *Library) crossCheck() []error {
 			inTOC[e.ID()] = e
 		}
 	}
+	requiresOK := true
 	for _, id := range l.IDs() {
 		ch := l.Chapters[id]
-		e, ok := inTOC[id]
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: %s is not listed in %s", ch.File, id, TOCFile))
-		} else if e.Slug != ch.Slug {
-			errs = append(errs, fmt.Errorf("%s: slug %q differs from %s's %q", ch.File, ch.Slug, TOCFile, e.Slug))
-		}
-		for _, r := range ch.Requires {
-			if _, ok := l.Chapters[r]; !ok {
-				if _, listed := inTOC[r]; listed {
-					errs = append(errs, fmt.Errorf("%s: requires %s, which has no spec yet", ch.File, r))
-				} else {
-					errs = append(errs, fmt.Errorf("%s: requires unknown chapter %q", ch.File, r))
-				}
+		var ps []problem
+		add := func(p, f string, a ...any) { ps = append(ps, problem{p, fmt.Sprintf(f, a...)}) }
+		if l.TOC != nil {
+			if e, ok := inTOC[id]; !ok {
+				add("number", "%s is not listed in %s", id, TOCFile)
+			} else if e.Slug != ch.Slug {
+				add("slug", "%q differs from %s's %q", ch.Slug, TOCFile, e.Slug)
 			}
 		}
-		for _, c := range ch.Components {
-			for _, v := range c.Values {
-				if _, err := fs.Stat(l.FS, path.Join(ch.Dir, v)); err != nil {
-					errs = append(errs, fmt.Errorf("%s: component %s: values file %s: not found in %s", ch.File, c.Name, v, ch.Dir))
-				}
+		for i, r := range ch.Requires {
+			if _, ok := l.Chapters[r]; ok {
+				continue
 			}
+			requiresOK = false
+			if broken[r] {
+				continue // its own problems are reported
+			}
+			if _, listed := inTOC[r]; listed {
+				add(fmt.Sprintf("requires[%d]", i), "%s has no spec yet (no %s in its folder)", r, SpecFile)
+			} else {
+				add(fmt.Sprintf("requires[%d]", i), "unknown chapter %q", r)
+			}
+		}
+		ps = append(ps, l.valuesProblems(ch)...)
+		if closure, err := l.Closure(id); err == nil {
+			ps = append(ps, componentProblems(ch, closure)...)
+		}
+		if len(ps) > 0 {
+			errs = append(errs, located(ch.File, ch.node, ps))
 		}
 	}
-	if len(errs) > 0 {
+	if !requiresOK {
 		return errs
 	}
 	for _, id := range l.IDs() {
 		if _, err := l.Closure(id); err != nil {
-			errs = append(errs, err)
-			break
+			return append(errs, err)
 		}
 	}
 	return errs
+}
+
+// componentProblems checks that every check and open entry of ch names a component of its closure.
+func componentProblems(ch *Chapter, closure []*Chapter) []problem {
+	var ps []problem
+	for i, ck := range ch.Checks {
+		if ck.Component == "" {
+			continue
+		}
+		if _, _, err := closureComponent(closure, ck.Component); err != nil {
+			ps = append(ps, problem{fmt.Sprintf("checks[%d].component", i), err.Error()})
+		}
+	}
+	for i, o := range ch.Open {
+		if o.Component == "" {
+			continue
+		}
+		if _, _, err := closureComponent(closure, o.Component); err != nil {
+			ps = append(ps, problem{fmt.Sprintf("open[%d].component", i), err.Error()})
+		}
+	}
+	return ps
+}
+
+// valuesProblems checks that every values file a component lists exists, and that every file under
+// the chapter's values/ folder is listed by a component (or named by a check's params).
+func (l *Library) valuesProblems(ch *Chapter) []problem {
+	var ps []problem
+	used := map[string]bool{}
+	for i, c := range ch.Components {
+		for j, v := range c.Values {
+			used[path.Clean(v)] = true
+			if _, err := fs.Stat(l.FS, path.Join(ch.Dir, v)); err != nil {
+				ps = append(ps, problem{fmt.Sprintf("components[%d].values[%d]", i, j), fmt.Sprintf("%s: not found in %s", v, ch.Dir)})
+			}
+		}
+	}
+	for _, ck := range ch.Checks {
+		for _, v := range ck.Params {
+			used[path.Clean(v)] = true
+		}
+	}
+	_ = fs.WalkDir(l.FS, path.Join(ch.Dir, ValuesDir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil // no values/ folder is fine
+		}
+		rel := strings.TrimPrefix(p, ch.Dir+"/")
+		if !used[rel] {
+			ps = append(ps, problem{"components", fmt.Sprintf("%s is in the chapter folder but no component lists it in values: use it or delete it", rel)})
+		}
+		return nil
+	})
+	return ps
+}
+
+// ValuesDir is the folder of a chapter that holds its components' values files.
+const ValuesDir = "values"
+
+// folderNumber reads N from a chapter folder name "chapter-N-slug".
+func folderNumber(dir string) (int, bool) {
+	rest, ok := strings.CutPrefix(dir, "chapter-")
+	if !ok {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, "-")
+	n, err := strconv.Atoi(num)
+	return n, err == nil
+}
+
+// ClosureComponent finds the component that a check or open entry of chapter id names: the
+// chapter's own, else the one chapter of its closure that has it. It returns the chapter that
+// owns the component.
+func (l *Library) ClosureComponent(id, name string) (*Chapter, Component, error) {
+	closure, err := l.Closure(id)
+	if err != nil {
+		return nil, Component{}, err
+	}
+	return closureComponent(closure, name)
+}
+
+// closureComponent looks name up in a closure (requirements first, the chapter itself last).
+func closureComponent(closure []*Chapter, name string) (*Chapter, Component, error) {
+	target := closure[len(closure)-1]
+	if c, ok := target.Component(name); ok {
+		return target, c, nil
+	}
+	var owners []string
+	var owner *Chapter
+	var comp Component
+	var all []string
+	for _, ch := range closure {
+		for _, c := range ch.Components {
+			all = append(all, c.Name)
+		}
+		if c, ok := ch.Component(name); ok && ch != target {
+			owners, owner, comp = append(owners, ch.ID()), ch, c
+		}
+	}
+	switch len(owners) {
+	case 1:
+		return owner, comp, nil
+	case 0:
+		sort.Strings(all)
+		known := strings.Join(slices.Compact(all), ", ")
+		if known == "" {
+			known = "none"
+		}
+		return nil, Component{}, fmt.Errorf("%s has no component %q (components of %s and the chapters it requires: %s)", target.ID(), name, target.ID(), known)
+	}
+	return nil, Component{}, fmt.Errorf("component %q is ambiguous: %s each have one", name, strings.Join(owners, " and "))
 }
 
 // IDs returns the available chapter IDs in chapter order.
@@ -279,7 +403,7 @@ func DecodeChapter(file string, data []byte) (*Chapter, error) {
 	if err := dec.Decode(&ch); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
 	}
-	ch.File = file
+	ch.File, ch.node = file, root.Content[0]
 	if problems := validateChapter(&ch); len(problems) > 0 {
 		return &ch, located(file, root.Content[0], problems)
 	}

@@ -1,6 +1,8 @@
 package series
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -101,7 +103,8 @@ chapters:
 
 func chapterYAML(n int, slug, requires string) string {
 	return "apiVersion: mlops-series/v1alpha1\nkind: Chapter\nnumber: " + string(rune('0'+n)) + "\nslug: " + slug +
-		"\ntitle: {ko: 가, en: A}\nrequires: [" + requires + "]\ncomponents:\n  - {name: x" + slug + ", chart: x, namespace: ns, section: \"#x\"}\n"
+		"\ntitle: {ko: 가, en: A}\nrequires: [" + requires + "]\ncomponents:\n  - {name: x" + slug + ", chart: x, namespace: ns, section: \"#x\"}\n" +
+		"checks:\n  - {name: pods, type: pods, section: \"#x\"}\n"
 }
 
 func TestLoadRequires(t *testing.T) {
@@ -121,10 +124,10 @@ func TestLoadRequires(t *testing.T) {
 		}, nil, "cycle"},
 		{"unknown", map[string]string{
 			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", "chapter-9"),
-		}, nil, "requires unknown chapter \"chapter-9\""},
+		}, nil, "chapter-2-b/chapter.yaml:6: requires[0]: unknown chapter \"chapter-9\""},
 		{"coming", map[string]string{
 			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", "chapter-3"),
-		}, nil, "requires chapter-3, which has no spec yet"},
+		}, nil, "chapter-2-b/chapter.yaml:6: requires[0]: chapter-3 has no spec yet"},
 		{"folder name", map[string]string{
 			"chapter-2-wrong/chapter.yaml": chapterYAML(2, "b", ""),
 		}, nil, "folder name must be \"chapter-2-b\""},
@@ -202,5 +205,159 @@ func TestRealSeriesValidates(t *testing.T) {
 	}
 	if _, ok := lib.Chapters["chapter-6"]; !ok {
 		t.Fatal("chapter-6 is not available")
+	}
+}
+
+// seriesFS copies a series folder into memory, so that a test can change one file of it.
+func seriesFS(t *testing.T, dir string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	err := fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(os.DirFS(dir), p)
+		out[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Cutting chapter 6's spec in half leaves valid YAML with one component and no checks: the
+// series must not validate, and every problem is reported with its file and line.
+func TestTruncatedChapterIsInvalid(t *testing.T) {
+	fsys := seriesFS(t, "../../series")
+	const file = "chapter-6-model-registry/chapter.yaml"
+	spec := string(fsys[file].Data)
+	cut := strings.Index(spec, "  - name: mlflow\n")
+	if cut < 0 {
+		t.Fatalf("%s has no mlflow component to cut at", file)
+	}
+	fsys[file] = &fstest.MapFile{Data: []byte(spec[:cut])}
+	_, err := Load(fsys, "test")
+	if err == nil {
+		t.Fatal("the truncated chapter 6 validates")
+	}
+	apiLine := strings.Count(spec[:strings.Index(spec, "apiVersion:")], "\n") + 1
+	// A problem of the components list is shown at its first item.
+	compLine := strings.Count(spec[:strings.Index(spec, "components:")], "\n") + 2
+	for _, want := range []string{
+		fmt.Sprintf("%s:%d: checks: an available chapter must declare checks", file, apiLine),
+		fmt.Sprintf("%s:%d: components: values/mlflow.yaml is in the chapter folder but no component lists it in values", file, compLine),
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not contain %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestCrossFileRules(t *testing.T) {
+	chapter := func(n int, slug, requires, rest string) string {
+		return fmt.Sprintf("apiVersion: mlops-series/v1alpha1\nkind: Chapter\nnumber: %d\nslug: %s\ntitle: {ko: 가, en: A}\nrequires: [%s]\n%s", n, slug, requires, rest)
+	}
+	const dbA = "components:\n  - {name: db, chart: postgresql, namespace: a, section: \"#db\"}\n"
+	const podsCheck = "checks:\n  - {name: pods, type: pods, section: \"#x\"}\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string // substrings of the error; none: valid
+	}{
+		{name: "check and open name a component of a required chapter", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", dbA+podsCheck),
+			"chapter-2-b/chapter.yaml": chapter(2, "b", "chapter-1", "checks:\n  - {name: db-pods, type: pods, component: db, section: \"#x\"}\n"+
+				"  - {name: db-http, type: http, component: db, port: 80, path: /, section: \"#x\"}\nopen:\n  - {name: db, component: db, port: 80}\n"),
+		}},
+		{name: "unknown components, each with its line", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", dbA+podsCheck),
+			"chapter-2-b/chapter.yaml": chapter(2, "b", "chapter-1", "checks:\n  - {name: web, type: http, component: web, port: 80, path: /, section: \"#x\"}\n"+
+				"open:\n  - {name: web, component: web, port: 80}\n"),
+		}, want: []string{
+			`chapter-2-b/chapter.yaml:8: checks[0].component: chapter-2 has no component "web" (components of chapter-2 and the chapters it requires: db)`,
+			`chapter-2-b/chapter.yaml:10: open[0].component: chapter-2 has no component "web"`,
+		}},
+		{name: "a component of a chapter not required is unknown", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", dbA+podsCheck),
+			"chapter-2-b/chapter.yaml": chapter(2, "b", "", "checks:\n  - {name: db, type: pods, component: db, section: \"#x\"}\n"),
+		}, want: []string{`chapter-2-b/chapter.yaml:8: checks[0].component: chapter-2 has no component "db" (components of chapter-2 and the chapters it requires: none)`}},
+		{name: "ambiguous component", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", dbA+podsCheck),
+			"chapter-2-b/chapter.yaml": chapter(2, "b", "", strings.Replace(dbA, "namespace: a", "namespace: b", 1)+podsCheck),
+			"chapter-3-c/chapter.yaml": chapter(3, "c", "chapter-1, chapter-2", "checks:\n  - {name: db, type: pods, component: db, section: \"#x\"}\n"),
+		}, want: []string{`checks[0].component: component "db" is ambiguous: chapter-1 and chapter-2 each have one`}},
+		{name: "the chapter's own component wins over a required one", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", dbA+podsCheck),
+			"chapter-2-b/chapter.yaml": chapter(2, "b", "chapter-1", strings.Replace(dbA, "namespace: a", "namespace: b", 1)+
+				"checks:\n  - {name: db, type: pods, component: db, section: \"#x\"}\n"),
+		}},
+		{name: "no checks", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", dbA),
+		}, want: []string{"chapter-1-a/chapter.yaml:1: checks: an available chapter must declare checks"}},
+		{name: "pods check without components to check", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", podsCheck),
+		}, want: []string{"chapter-1-a/chapter.yaml:8: checks[0].component: a pods check without a component"}},
+		{name: "values: missing and unused files", files: map[string]string{
+			"chapter-1-a/chapter.yaml": chapter(1, "a", "", strings.Replace(dbA, "section:", "values: [values/db.yaml, values/gone.yaml], section:", 1)+
+				"checks:\n  - {name: db, type: feast-online-features, component: db, port: 80, section: \"#x\", params: {features: f, entities: e=1, expected: values/expected.json}}\n"),
+			"chapter-1-a/values/db.yaml":       "a: 1\n",
+			"chapter-1-a/values/expected.json": "{}\n",
+			"chapter-1-a/values/old.yaml":      "a: 1\n",
+			"chapter-1-a/values/sub/old.yaml":  "a: 1\n",
+		}, want: []string{
+			"chapter-1-a/chapter.yaml:8: components[0].values[1]: values/gone.yaml: not found in chapter-1-a",
+			"chapter-1-a/chapter.yaml:8: components: values/old.yaml is in the chapter folder but no component lists it",
+			"chapter-1-a/chapter.yaml:8: components: values/sub/old.yaml is in the chapter folder",
+		}},
+		{name: "a chapter that does not decode is reported once", files: map[string]string{
+			"chapter-1-a/chapter.yaml": "number: [\n",
+			"chapter-2-b/chapter.yaml": chapter(2, "b", "chapter-1", strings.Replace(dbA, "namespace: a", "namespace: b", 1)+podsCheck),
+		}, want: []string{"chapter-1-a/chapter.yaml: line 1: did not find expected node content"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"series.yaml": {Data: []byte(toc)}}
+			for k, v := range tt.files {
+				fsys[k] = &fstest.MapFile{Data: []byte(v)}
+			}
+			_, err := Load(fsys, "test")
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want errors %q, got none", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n") + 1; n != len(tt.want) {
+				t.Errorf("want %d problems, got %d:\n%v", len(tt.want), n, err)
+			}
+		})
+	}
+}
+
+func TestClosureComponent(t *testing.T) {
+	fsys := fstest.MapFS{
+		"series.yaml":              {Data: []byte(toc)},
+		"chapter-1-a/chapter.yaml": {Data: []byte(chapterYAML(1, "a", ""))},
+		"chapter-2-b/chapter.yaml": {Data: []byte(chapterYAML(2, "b", "chapter-1"))},
+	}
+	lib, err := Load(fsys, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, comp, err := lib.ClosureComponent("chapter-2", "xa")
+	if err != nil || owner.ID() != "chapter-1" || comp.Namespace != "ns" {
+		t.Fatalf("ClosureComponent(chapter-2, xa) = %v, %+v, %v", owner, comp, err)
+	}
+	if _, _, err := lib.ClosureComponent("chapter-1", "xb"); err == nil {
+		t.Fatal("chapter-1 does not require chapter-2, yet its component xb was found")
 	}
 }

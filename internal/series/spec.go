@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // APIVersion and Kind identify a chapter spec document.
@@ -55,6 +57,8 @@ type Chapter struct {
 	Dir string `yaml:"-"`
 	// File is the spec's path as shown in errors (set by the loader).
 	File string `yaml:"-"`
+	// node is the decoded document, for the lines of problems found across files.
+	node *yaml.Node
 }
 
 // ID is the chapter's identifier, "chapter-N".

@@ -73,8 +73,8 @@ func validateChapter(c *Chapter) []problem {
 		}
 		seenReq[r] = true
 	}
-	if len(c.Components) == 0 && len(c.Checks) == 0 {
-		add("components", "a chapter needs components or checks (chapter 1 has only checks)")
+	if len(c.Checks) == 0 {
+		add("checks", "an available chapter must declare checks: they prove what `up` brought up (a chapter folder with a %s is available)", SpecFile)
 	}
 	switch c.Provisioner {
 	case "", "kind", "terraform":
@@ -130,8 +130,9 @@ func validateChapter(c *Chapter) []problem {
 		if _, ok := CheckTypes[ck.Type]; !ok {
 			add(p+".type", "unknown check type %q (known: %s)", ck.Type, knownTypes())
 		}
-		if ck.Component != "" && !comps[ck.Component] {
-			add(p+".component", "unknown component %q in this chapter", ck.Component)
+		// Whether the component exists is checked against the chapter's closure (Library.crossCheck).
+		if ck.Type == CheckPods && ck.Component == "" && len(c.Components) == 0 {
+			add(p+".component", "a pods check without a component checks the chapter's components, and this chapter has none: name a component of a required chapter")
 		}
 		if ck.NeedsEndpoint() {
 			if ck.Component == "" {
@@ -155,8 +156,8 @@ func validateChapter(c *Chapter) []problem {
 		if !dnsLabel.MatchString(o.Name) {
 			add(p+".name", "must be lowercase letters, digits and dashes, got %q", o.Name)
 		}
-		if !comps[o.Component] {
-			add(p+".component", "unknown component %q in this chapter", o.Component)
+		if o.Component == "" {
+			add(p+".component", "is required: the component whose Service to open")
 		}
 		if o.Port < 1 || o.Port > 65535 {
 			add(p+".port", "must be the Service port (1-65535), got %d", o.Port)
