@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Measures the series on real containers (the figures of the real-container issue's notes):
+#   - for each chapter, the time of `mlops-series up CHAPTER` to checks passed, with the images already
+#     on the node (a first up creates the cluster and loads the images; it is then taken down);
+#   - the peak memory of every container through the ups, the checks and a soak (cgroup v1
+#     memory.max_usage_in_bytes, cgroup v2 memory.peak), sampled every second from inside the node so
+#     that Jobs and init containers that exit are caught too;
+#   - during the soak (default 10 minutes) every chapter's checks run once a minute;
+#   - restarts and OOM kills of every container at the end.
+# Usage: make build kind-images && bash hack/kind/measure.sh [-s SOAK_MINUTES] [CHAPTER...]
+# Prints a markdown report and keeps it in $MLOPS_CACHE/kind/measure-<time>.md. Deletes the cluster
+# at the end (down --all) unless -k.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=versions.sh
+source "$here/versions.sh"
+soak=10 keep=0
+while getopts "s:k" o; do case $o in s) soak=$OPTARG ;; k) keep=1 ;; *) exit 2 ;; esac; done
+shift $((OPTIND - 1))
+chapters=("$@"); [ ${#chapters[@]} -gt 0 ] || chapters=(chapter-6 chapter-5 chapter-8 chapter-10)
+bin="${MLOPS_BIN:-$repo/bin/mlops-series}"
+overlay="$kcache/kind-config.yaml"
+node=mlops-series-control-plane
+[ -x "$bin" ] || { log "no CLI at $bin: make build"; exit 1; }
+[ -f "$overlay" ] || { log "no $overlay: make kind-images"; exit 1; }
+cli() { NO_COLOR=1 "$bin" "$@"; }
+out="$kcache/measure-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+peaks="$out/peaks.tsv"; : > "$peaks"
+
+# The sampler: every second, each container's peak (cgroup v1 or v2) with its pod and container names.
+sample_script='
+ids=$(crictl ps -a -q 2>/dev/null)
+for f in $(find /sys/fs/cgroup -name "cri-containerd-*.scope" -type d 2>/dev/null); do
+  id=${f##*/cri-containerd-}; id=${id%.scope}
+  if [ -f "$f/memory.max_usage_in_bytes" ]; then v=$(cat "$f/memory.max_usage_in_bytes");
+  elif [ -f "$f/memory.peak" ]; then v=$(cat "$f/memory.peak"); else continue; fi
+  echo "$id $v"
+done'
+names_script='crictl ps -a -o json'
+sampler() {
+  while docker inspect "$node" >/dev/null 2>&1 || sleep 1; do
+    docker exec "$node" sh -c "$sample_script" 2>/dev/null >> "$peaks" || true
+    sleep 1
+  done
+}
+
+{
+  echo "# mlops-series on real containers: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; engine $(docker version -f '{{.Server.Version}}'); cgroup $(docker info -f '{{.CgroupVersion}}'); node $NODE_IMAGE."
+  echo
+} > "$out/report.md"
+
+log "creating the cluster and loading images with a first up of ${chapters[0]}"
+t0=$(date +%s%N)
+cli up "${chapters[0]}" --kind-config "$overlay" > "$out/first-up.log" 2>&1 || { cat "$out/first-up.log" >&2; exit 1; }
+first=$(( ($(date +%s%N) - t0) / 1000000 ))
+sampler & sampler_pid=$!
+trap 'kill $sampler_pid 2>/dev/null || true' EXIT
+cli down "${chapters[0]}" > "$out/first-down.log" 2>&1
+
+echo "| chapter | up to checks passed (images on the node) | checks |" >> "$out/report.md"
+echo "|---|---|---|" >> "$out/report.md"
+echo "| ${chapters[0]} with cluster creation and image loading | $((first / 1000)).$(( (first % 1000) / 100 )) s | |" >> "$out/report.md"
+for c in "${chapters[@]}"; do
+  log "up $c"
+  t0=$(date +%s%N)
+  cli up "$c" --kind-config "$overlay" > "$out/up-$c.log" 2>&1 || { cat "$out/up-$c.log" >&2; exit 1; }
+  d=$(( ($(date +%s%N) - t0) / 1000000 ))
+  checks=$(grep -oE 'checks [0-9]+/[0-9]+ passed' "$out/up-$c.log" | tail -1)
+  echo "| $c | $((d / 1000)).$(( (d % 1000) / 100 )) s | $checks |" >> "$out/report.md"
+done
+
+log "soak: ${soak} minutes, checks every minute"
+fails=0 runs=0
+end=$(( $(date +%s) + soak * 60 ))
+while [ "$(date +%s)" -lt "$end" ]; do
+  for c in "${chapters[@]}"; do
+    runs=$((runs + 1))
+    cli check "$c" >> "$out/soak.log" 2>&1 || { fails=$((fails + 1)); log "check $c failed during the soak"; }
+  done
+  sleep 60
+done
+kill $sampler_pid 2>/dev/null || true
+docker exec "$node" sh -c "$sample_script" >> "$peaks" 2>/dev/null || true
+docker exec "$node" sh -c "$names_script" > "$out/containers.json"
+docker exec "$node" kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o json > "$out/pods.json"
+docker exec "$node" kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o json \
+  -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"\n"}{end}' > /dev/null
+
+python3 - "$out" "$soak" "$runs" "$fails" >> "$out/report.md" <<'PY'
+import json, sys
+out, soak, runs, fails = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+names = {}
+for c in json.load(open(f"{out}/containers.json")).get("containers", []):
+    l = c.get("labels", {})
+    names[c["id"]] = (l.get("io.kubernetes.pod.namespace", "?"), l.get("io.kubernetes.pod.name", "?"),
+                      l.get("io.kubernetes.container.name", "?"))
+peak = {}
+for line in open(f"{out}/peaks.tsv"):
+    parts = line.split()
+    if len(parts) != 2 or not parts[1].isdigit():
+        continue
+    cid, v = parts[0], int(parts[1])
+    ns, pod, ctr = names.get(cid, ("?", "?", cid[:12]))
+    # Group by workload: the pod name without its generated suffixes.
+    wl = pod
+    for _ in range(2):
+        head, _, tailpart = wl.rpartition("-")
+        if head and (len(tailpart) in (5, 9, 10) or tailpart.isdigit()):
+            wl = head
+    key = (ns, wl, ctr)
+    peak[key] = max(peak.get(key, 0), v)
+limits = {}
+restarts, ooms = 0, []
+for p in json.load(open(f"{out}/pods.json"))["items"]:
+    ns = p["metadata"]["namespace"]
+    for c in p["spec"].get("containers", []) + p["spec"].get("initContainers", []):
+        lim = c.get("resources", {}).get("limits", {}).get("memory", "-")
+        req = c.get("resources", {}).get("requests", {}).get("memory", "-")
+        limits[(ns, c["name"])] = (req, lim)
+    for s in p["status"].get("containerStatuses", []) + p["status"].get("initContainerStatuses", []):
+        restarts += s.get("restartCount", 0)
+        last = (s.get("lastState") or {}).get("terminated") or {}
+        if last.get("reason") == "OOMKilled":
+            ooms.append(f'{ns}/{p["metadata"]["name"]}/{s["name"]}')
+print()
+print(f"Soak: {soak} min, {runs} check runs, {fails} failed. Restarts: {restarts}. OOM kills: {len(ooms)} {' '.join(ooms)}")
+print()
+print("| namespace | workload | container | peak MiB | request | limit |")
+print("|---|---|---|---|---|---|")
+for (ns, wl, ctr), v in sorted(peak.items()):
+    req, lim = limits.get((ns, ctr), ("-", "-"))
+    print(f"| {ns} | {wl} | {ctr} | {v / 2**20:.0f} | {req} | {lim} |")
+PY
+cat "$out/report.md"
+log "report: $out/report.md"
+if [ $keep -eq 0 ]; then cli down --all > "$out/down.log" 2>&1; fi
