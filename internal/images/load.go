@@ -1,0 +1,206 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+)
+
+// LoadResult is what LoadToNodes did with each reference.
+type LoadResult struct {
+	// Total is the number of distinct references asked for.
+	Total int `json:"total"`
+	// Loaded went from the local engine into the nodes.
+	Loaded []string `json:"loaded"`
+	// OnNode were on every node already, with the engine's image ID (or the engine lacks them).
+	OnNode []string `json:"onNode"`
+	// Missing are neither on the nodes nor in the local engine: the kubelet pulls them.
+	Missing []string `json:"missing"`
+	// Pinned are pinned by digest and missing from a node: an archive cannot carry the registry
+	// digest, so the kubelet pulls them.
+	Pinned []string `json:"pinned,omitempty"`
+}
+
+// String is the progress line: "images: loaded 3 of 5 from the local engine, 2 already on the node".
+func (r LoadResult) String() string {
+	s := fmt.Sprintf("images: loaded %d of %d from the local engine", len(r.Loaded), r.Total)
+	if len(r.OnNode) > 0 {
+		s += fmt.Sprintf(", %d already on the node", len(r.OnNode))
+	}
+	if n := len(r.Missing) + len(r.Pinned); n > 0 {
+		s += fmt.Sprintf(", %d left to pull (not in the local engine: %s)", n, strings.Join(append(slices.Clone(r.Missing), r.Pinned...), ", "))
+	}
+	return s
+}
+
+// LoadToNodes loads, into every node, the references the local engine holds and the node lacks
+// (or holds under another image ID): one docker-save stream per node, imported with the kind
+// library, then listed again to confirm. References neither place holds are reported as Missing,
+// not as an error: the kubelet may still pull them.
+func LoadToNodes(ctx context.Context, eng *Engine, ns []nodes.Node, refs []string) (LoadResult, error) {
+	refs = uniqueNormalized(refs)
+	res := LoadResult{Total: len(refs)}
+	if len(refs) == 0 {
+		return res, nil
+	}
+	if len(ns) == 0 {
+		return res, errors.New("load images: the cluster has no nodes")
+	}
+	local, err := eng.Images(ctx)
+	if err != nil {
+		return res, fmt.Errorf("load images: %w", err)
+	}
+	perNode := make([][]string, len(ns))
+	cats := make([]Catalog, len(ns))
+	loaded := map[string]bool{}
+	for i, n := range ns {
+		if cats[i], err = NodeImages(ctx, n); err != nil {
+			return res, err
+		}
+		for _, r := range refs {
+			li, inEngine := local.Lookup(r)
+			ni, onNode := cats[i].Lookup(r)
+			switch {
+			case onNode && (!inEngine || ni.ID == li.ID):
+			case !inEngine:
+			case digestOf(r) != "":
+				// An archive carries tags, not registry digests: the node could not find it by digest.
+			default:
+				perNode[i] = append(perNode[i], r)
+				loaded[r] = true
+			}
+		}
+	}
+	for i, n := range ns {
+		if len(perNode[i]) == 0 {
+			continue
+		}
+		if err := streamToNode(ctx, eng, n, perNode[i]); err != nil {
+			return res, err
+		}
+		if cats[i], err = NodeImages(ctx, n); err != nil {
+			return res, err
+		}
+		var absent []string
+		for _, r := range perNode[i] {
+			if _, ok := cats[i].Lookup(r); !ok {
+				absent = append(absent, r)
+			}
+		}
+		if len(absent) > 0 {
+			return res, fmt.Errorf("load images into node %s: imported, but the node does not list %s", n.String(), strings.Join(absent, ", "))
+		}
+	}
+	for _, r := range refs {
+		onAll := true
+		for _, c := range cats {
+			if _, ok := c.Lookup(r); !ok {
+				onAll = false
+			}
+		}
+		switch {
+		case loaded[r]:
+			res.Loaded = append(res.Loaded, r)
+		case onAll:
+			res.OnNode = append(res.OnNode, r)
+		case digestOf(r) != "":
+			res.Pinned = append(res.Pinned, r)
+		default:
+			res.Missing = append(res.Missing, r)
+		}
+	}
+	return res, nil
+}
+
+// streamToNode pipes `docker save refs...` into the node's containerd.
+func streamToNode(ctx context.Context, eng *Engine, n nodes.Node, refs []string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	saved := make(chan error, 1)
+	go func() {
+		err := eng.SaveTo(ctx, pw, refs)
+		pw.CloseWithError(err)
+		saved <- err
+	}()
+	err := ImportArchive(ctx, n, pr)
+	if err != nil {
+		cancel()
+		_ = pr.CloseWithError(err)
+	}
+	serr := <-saved
+	if serr != nil {
+		return fmt.Errorf("load %s into node %s: %w", strings.Join(refs, ", "), n.String(), serr)
+	}
+	if err != nil {
+		return fmt.Errorf("load %s: %w", strings.Join(refs, ", "), err)
+	}
+	return nil
+}
+
+func uniqueNormalized(refs []string) []string {
+	var out []string
+	for _, r := range refs {
+		if n := Normalize(r); n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Status is one image of a chapter's closure and where it is.
+type Status struct {
+	Ref string `json:"ref"`
+	// Archs are the architectures it is published for (series/images.yaml).
+	Archs []string `json:"archs"`
+	// Local: the local engine holds it; ID is its image ID there.
+	Local bool   `json:"local"`
+	ID    string `json:"id,omitempty"`
+	// Node: every node of the kind cluster holds it with that ID; nil when there is no cluster.
+	Node *bool `json:"node,omitempty"`
+}
+
+// List says, for each reference, its architectures (from archs, keyed by reference as in
+// series/images.yaml), whether the local engine holds it and, when nodes are given, whether
+// every node holds the same image.
+func List(ctx context.Context, eng *Engine, refs []string, archs map[string][]string, ns []nodes.Node) ([]Status, error) {
+	local, err := eng.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var nodeCats []Catalog
+	for _, n := range ns {
+		c, err := NodeImages(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		nodeCats = append(nodeCats, c)
+	}
+	byNorm := map[string][]string{}
+	for r, a := range archs {
+		byNorm[Normalize(r)] = a
+	}
+	var out []Status
+	for _, r := range uniqueNormalized(refs) {
+		s := Status{Ref: r, Archs: byNorm[r]}
+		li, ok := local.Lookup(r)
+		s.Local, s.ID = ok, li.ID
+		if len(ns) > 0 {
+			all := true
+			for _, c := range nodeCats {
+				ni, ok := c.Lookup(r)
+				if !ok || s.Local && ni.ID != li.ID {
+					all = false
+				}
+			}
+			s.Node = &all
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
