@@ -3,22 +3,26 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"k8s.io/klog/v2"
 
 	"github.com/mlops-series/mlops-series/internal/cli"
 )
 
 func main() {
-	// client-go reports port-forward hiccups through klog; the CLI reports errors itself.
-	klog.SetOutput(io.Discard)
-	klog.LogToStderr(false)
+	silenceKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
+
+// silenceKlog keeps client-go's global log (klog) off the terminal: the CLI reports errors itself,
+// and what client-go logs through a context (a port-forward's errors) goes to the CLI's output
+// (shown with -v, summarised under a failing check). klog writes errors to stderr whatever its
+// output is set to, unless a logger takes them.
+func silenceKlog() { klog.SetLogger(logr.Discard()) }

@@ -3,9 +3,12 @@
 package action
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+
+	"k8s.io/klog/v2"
 
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/metrics"
@@ -55,6 +58,13 @@ type Env struct {
 	Provisioner cluster.Provisioner
 	// Metrics records step durations and check results (nil: not recorded).
 	Metrics *metrics.Recorder
+}
+
+// withLibLog gives ctx the logger that client-go's port-forward logs through (klog.FromContext):
+// its lines are shown with -v and never written raw to the terminal. Checks get one of their own
+// (check.Runner), which also keeps the lines for the failing check's report.
+func (e *Env) withLibLog(ctx context.Context) context.Context {
+	return klog.NewContext(ctx, e.UI.LibLog().Logger())
 }
 
 func (e *Env) chapter(name string) (*series.Chapter, error) {

@@ -52,7 +52,7 @@ func (e *Env) EmitMetrics(ctx context.Context, o MetricsOptions) error {
 		if svc == "" {
 			svc = entry.Component
 		}
-		fw, err := check.ForwardService(ctx, cl.CS, cl.REST, comp.Namespace, svc, entry.Port)
+		fw, err := check.ForwardService(e.withLibLog(ctx), cl.CS, cl.REST, comp.Namespace, svc, entry.Port)
 		if err != nil {
 			return fmt.Errorf("--push-metrics: the Pushgateway of %s is not reachable (is it up? `mlops-series up %s`): %w", ch.ID(), ch.ID(), err)
 		}
@@ -116,7 +116,7 @@ func hasCheck(ch *series.Chapter, typ string) bool {
 // newRunner prepares the check runner for a chapter: the cluster (if any), endpoints, the series
 // folder, and for promql checks the namespaces whose targets must be up.
 func (e *Env) newRunner(ctx context.Context, cl *cluster.Cluster, ch *series.Chapter, endpoints map[string]string) (*check.Runner, error) {
-	r := &check.Runner{Endpoints: endpoints, SeriesFS: e.Lib.FS, Lib: e.Lib,
+	r := &check.Runner{Endpoints: endpoints, SeriesFS: e.Lib.FS, Lib: e.Lib, UI: e.UI,
 		NoCluster: "no cluster contacted: every service was given by --endpoint (add --context to check the cluster too)"}
 	if cl == nil {
 		return r, nil

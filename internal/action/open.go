@@ -33,6 +33,7 @@ func (e *Env) Open(ctx context.Context, name string, o OpenOptions) error {
 	if err != nil {
 		return err
 	}
+	ctx = e.withLibLog(ctx)
 	_, comp, err := e.Lib.ClosureComponent(ch.ID(), entry.Component)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/series"
+	"github.com/mlops-series/mlops-series/internal/ui"
 )
 
 // UpOptions tune `up`.
@@ -284,6 +285,9 @@ func (e *Env) printResults(results []check.Result) {
 			e.UI.Errorf("    ✗ %s%s%.1fs\n", text, pad(text, 66), res.Duration.Seconds())
 			if rest := restLines(res.Message); rest != "" {
 				e.UI.Errorf("%s\n", indentLines(rest, "      "))
+			}
+			if s := ui.LogSummary(res.Log); s != "" {
+				e.UI.Errorf("      %s\n", s)
 			}
 			if res.Via != "" {
 				e.UI.Errorf("      via: %s\n", res.Via)

@@ -15,8 +15,10 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/mlops-series/mlops-series/internal/series"
+	"github.com/mlops-series/mlops-series/internal/ui"
 )
 
 // Result is the outcome of one check.
@@ -33,6 +35,9 @@ type Result struct {
 	Via string `json:"via,omitempty"`
 	// Read is the post section that explains the check.
 	Read string `json:"read,omitempty"`
+	// Log is what the libraries (client-go) logged while a failed check ran, e.g. the errors of
+	// its port-forward.
+	Log []string `json:"log,omitempty"`
 }
 
 // Runner runs checks against a cluster, endpoints, or both.
@@ -51,6 +56,8 @@ type Runner struct {
 	// Lib resolves a check's component in the chapter's closure; without it only the chapter's
 	// own components are known.
 	Lib *series.Library
+	// UI shows, with -v, what the libraries log while a check runs (nil: kept for Result.Log only).
+	UI *ui.UI
 	// ScrapedNamespaces, when set, makes a promql check require every one of these namespaces
 	// (the installed chapters' components that expose metrics) to have scrape targets, all up.
 	ScrapedNamespaces []string
@@ -72,6 +79,9 @@ func (r *Runner) one(ctx context.Context, ch *series.Chapter, c series.Check) Re
 	timeout := c.Timeout.Or(time.Minute)
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// client-go logs through the context's logger: the check's lines are told apart from the rest.
+	log := r.UI.LibLog()
+	cctx = klog.NewContext(cctx, log.Logger())
 	msg, via, err := r.dispatch(cctx, ch, c)
 	res.Duration = time.Since(start).Round(time.Millisecond)
 	res.Via = via
@@ -84,6 +94,7 @@ func (r *Runner) one(ctx context.Context, ch *series.Chapter, c series.Check) Re
 			err = fmt.Errorf("timed out after %s: %w", timeout, err)
 		}
 		res.Message = err.Error()
+		res.Log = log.Lines()
 	default:
 		res.Passed, res.Message = true, msg
 	}

@@ -23,21 +23,15 @@ import (
 type Forward struct {
 	LocalPort uint16
 	// Via describes the forward for messages.
-	Via  string
-	stop chan struct{}
+	Via    string
+	cancel context.CancelFunc
 }
 
 // URL is the local base URL.
 func (f *Forward) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", f.LocalPort) }
 
 // Close stops the forward.
-func (f *Forward) Close() {
-	select {
-	case <-f.stop:
-	default:
-		close(f.stop)
-	}
-}
+func (f *Forward) Close() { f.cancel() }
 
 // ForwardService port-forwards a local port to servicePort of the Service: it picks a Ready pod
 // behind the Service and resolves the port's targetPort (number or container port name).
@@ -107,7 +101,9 @@ func ForwardPod(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, 
 	return ForwardPodOn(ctx, cs, cfg, namespace, pod, port, 0)
 }
 
-// ForwardPodOn is ForwardPod on a chosen local port (0: any free port).
+// ForwardPodOn is ForwardPod on a chosen local port (0: any free port). The forward runs until
+// Close or the end of ctx, and logs its errors (a connection the pod refused, ...) through ctx's
+// logger (klog.FromContext).
 func ForwardPodOn(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config, namespace, pod string, port, localPort int) (*Forward, error) {
 	transport, upgrader, err := spdy.RoundTripperFor(cfg)
 	if err != nil {
@@ -115,18 +111,20 @@ func ForwardPodOn(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config
 	}
 	u := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("portforward").URL()
 	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
-	stop := make(chan struct{})
+	fctx, cancel := context.WithCancel(ctx)
 	readyCh := make(chan struct{})
-	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{strconv.Itoa(localPort) + ":" + strconv.Itoa(port)}, stop, readyCh, io.Discard, io.Discard)
+	fw, err := portforward.NewOnAddressesWithContext(fctx, dialer, []string{"127.0.0.1"}, []string{strconv.Itoa(localPort) + ":" + strconv.Itoa(port)}, readyCh, io.Discard, io.Discard)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("port-forward %s/%s: %w", namespace, pod, err)
 	}
 	failed := make(chan error, 1)
 	go func() { failed <- fw.ForwardPorts() }()
-	f := &Forward{stop: stop, Via: fmt.Sprintf("port-forward pod/%s %d", pod, port)}
+	f := &Forward{cancel: cancel, Via: fmt.Sprintf("port-forward pod/%s %d", pod, port)}
 	select {
 	case <-readyCh:
 	case err := <-failed:
+		f.Close()
 		return nil, fmt.Errorf("port-forward %s/%s %d: %w", namespace, pod, port, err)
 	case <-ctx.Done():
 		f.Close()
@@ -138,9 +136,5 @@ func ForwardPodOn(ctx context.Context, cs kubernetes.Interface, cfg *rest.Config
 		return nil, fmt.Errorf("port-forward %s/%s %d: no local port: %v", namespace, pod, port, err)
 	}
 	f.LocalPort = ports[0].Local
-	go func() {
-		<-ctx.Done()
-		f.Close()
-	}()
 	return f, nil
 }

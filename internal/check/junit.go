@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,8 @@ type junitCase struct {
 	Failure   *junitFailure `xml:"failure,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+	// SystemErr is what client-go logged during a failed check.
+	SystemErr string `xml:"system-err,omitempty"`
 }
 
 type junitFailure struct {
@@ -58,6 +61,7 @@ func JUnit(results []Result) ([]byte, error) {
 			s.Skipped++
 		case !r.Passed:
 			c.Failure = &junitFailure{Message: firstLine(r.Message), Body: r.Message + "\nread: " + r.Read}
+			c.SystemErr = strings.Join(r.Log, "\n")
 			s.Failures++
 		default:
 			c.SystemOut = r.Message
