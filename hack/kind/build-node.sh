@@ -28,21 +28,7 @@ t0=$SECONDS
 bash "$here/build-binaries.sh"
 
 # --- 1. rootfs ---------------------------------------------------------------------------------
-rootfs="$kcache/rootfs/node-trixie"
-if ! docker image inspect "$ROOTFS_IMAGE" >/dev/null 2>&1; then
-  if [ ! -d "$rootfs" ]; then
-    command -v debootstrap >/dev/null || { log "needs debootstrap (apt-get install debootstrap)"; exit 1; }
-    log "debootstrap trixie (about 2 minutes)"
-    rm -rf "$rootfs.tmp"
-    debootstrap --variant=minbase \
-      --include=systemd,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,e2fsprogs,bash,ca-certificates,curl,jq,procps \
-      trixie "$rootfs.tmp" "$DEBIAN_MIRROR" >"$kcache/debootstrap-node.log" 2>&1 ||
-      { tail -20 "$kcache/debootstrap-node.log" >&2; exit 1; }
-    mv "$rootfs.tmp" "$rootfs"
-  fi
-  log "importing the trixie rootfs"
-  tar -C "$rootfs" --numeric-owner -c . | docker import - "$ROOTFS_IMAGE" >/dev/null
-fi
+ensure_rootfs trixie-node
 
 ctx="$kbuild/node-ctx"
 rm -rf "$ctx"; mkdir -p "$ctx"/{bin,cni,kindfiles,extra}

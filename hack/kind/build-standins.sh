@@ -23,19 +23,6 @@ declare -A match=(
 all=(postgres redis pushgateway statsd-exporter grafana mlflow feast airflow prometheus)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 
-base_image() { # image rootfs-dir suite packages
-  docker image inspect "$1" >/dev/null 2>&1 && return 0
-  local dir="$kcache/rootfs/$2"
-  if [ ! -d "$dir" ]; then
-    log "debootstrap $3 for $1"
-    rm -rf "$dir.tmp"
-    debootstrap --variant=minbase --include="$4" "$3" "$dir.tmp" "$DEBIAN_MIRROR" >"$kcache/debootstrap-$2.log" 2>&1 ||
-      { tail -20 "$kcache/debootstrap-$2.log" >&2; exit 1; }
-    mv "$dir.tmp" "$dir"
-  fi
-  tar -C "$dir" --numeric-owner -c . | docker import - "$1" >/dev/null
-}
-
 for n in "${names[@]}"; do
   src="${match[$n]:-}"; [ -n "$src" ] || { log "unknown stand-in $n (known: ${all[*]})"; exit 1; }
   ref="$(ref_of "$src")"; [ -n "$ref" ] || { log "no image matching $src in series/images.yaml"; exit 1; }
@@ -49,11 +36,13 @@ for n in "${names[@]}"; do
   ctx="$kbuild/standin-$n"; rm -rf "$ctx"; mkdir -p "$ctx"; cp -r "$here/standins/$n/." "$ctx/"
   case "$n" in
     airflow|mlflow|feast|grafana)
-      base_image mlops-series.local/rootfs:py-bookworm py-bookworm bookworm python3,python3-venv,ca-certificates,procps,tini,dumb-init
+      ensure_rootfs py-bookworm
       cp /etc/ssl/certs/ca-certificates.crt "$ctx/" ;;
     postgres|redis|pushgateway)
-      docker image inspect mlops-series.local/rootfs:trixie-node >/dev/null 2>&1 ||
-        { log "$n needs the node rootfs: run hack/kind/build-node.sh first"; exit 1; } ;;
+      ensure_rootfs trixie-node ;;
+    statsd-exporter|prometheus)
+      # As upstream: a busybox base (Debian's static busybox) under a static Go binary.
+      cp "$(command -v busybox || echo /bin/busybox)" "$ctx/busybox" ;;&
     statsd-exporter)
       CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -ldflags "-s -w" "github.com/prometheus/statsd_exporter@${ref##*:}" ;;
     prometheus)

@@ -23,3 +23,33 @@ log() { echo "kind-images: $*" >&2; }
 # stamp NAME VERSION: true when $kbin/NAME was built at VERSION.
 have() { [[ -x "$kbin/$1" && -f "$kbin/$1.version" && "$(cat "$kbin/$1.version")" == "$2" ]]; }
 stamp() { echo "$2" > "$kbin/$1.version"; }
+
+# ensure_rootfs NAME: imports the Debian root filesystem NAME into the engine as
+# mlops-series.local/rootfs:NAME, debootstrapping it first when missing (cached under
+# $MLOPS_CACHE/kind/rootfs). A lock keeps two builds from bootstrapping the same folder at once.
+#   trixie-node  kind's node packages (systemd, iptables, ...); also the base of the Debian stand-ins
+#   py-bookworm  Python 3.11 (bookworm) for the Python stand-ins
+ensure_rootfs() {
+  local name=$1 image="mlops-series.local/rootfs:$1" suite include
+  case "$name" in
+    trixie-node) suite=trixie
+      include=systemd,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,e2fsprogs,bash,ca-certificates,curl,jq,procps ;;
+    py-bookworm) suite=bookworm include=python3,python3-venv,ca-certificates,procps,tini,dumb-init ;;
+    *) log "unknown rootfs $name"; return 1 ;;
+  esac
+  mkdir -p "$kcache/rootfs"
+  (
+    flock 9
+    docker image inspect "$image" >/dev/null 2>&1 && exit 0
+    dir="$kcache/rootfs/$name"
+    if [ ! -d "$dir" ]; then
+      command -v debootstrap >/dev/null || { log "needs debootstrap (apt-get install debootstrap)"; exit 1; }
+      log "debootstrap $suite for $image (about 2 minutes)"
+      rm -rf "$dir.tmp"
+      debootstrap --variant=minbase --include="$include" "$suite" "$dir.tmp" "$DEBIAN_MIRROR" \
+        >"$kcache/debootstrap-$name.log" 2>&1 || { tail -20 "$kcache/debootstrap-$name.log" >&2; exit 1; }
+      mv "$dir.tmp" "$dir"
+    fi
+    tar -C "$dir" --numeric-owner -c . | docker import - "$image" >/dev/null
+  ) 9>"$kcache/rootfs/$name.lock"
+}
