@@ -16,6 +16,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+
+	"github.com/mlops-series/mlops-series/internal/images"
 )
 
 // Marker is the ConfigMap (in kube-system) that says this tool created the cluster.
@@ -329,4 +332,72 @@ func (k *Kind) Delete(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ImageLoader is a provisioner whose cluster runs on the local container engine, so that images
+// the engine holds can be loaded into its nodes instead of pulled.
+type ImageLoader interface {
+	LoadImages(ctx context.Context, refs []string) error
+}
+
+// ImageEngine returns the local container engine's image commands (the engine that answered).
+func (k *Kind) ImageEngine(ctx context.Context) (*images.Engine, error) {
+	engine, err := k.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return images.NewEngine(engine), nil
+}
+
+// Nodes returns the nodes of the kind cluster; exists is false when there is no cluster.
+func (k *Kind) Nodes(ctx context.Context) (ns []nodes.Node, exists bool, err error) {
+	p, err := k.provider(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if exists, err = k.exists(p); err != nil || !exists {
+		return nil, exists, err
+	}
+	ns, err = p.ListInternalNodes(k.clusterName())
+	if err != nil {
+		return nil, true, fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
+	}
+	return ns, true, nil
+}
+
+// LoadImages loads into the cluster's nodes the images of refs that the local engine holds and
+// the nodes lack (compared by image ID), and says what it did in one progress line ("images:
+// loaded 3 of 5 from the local engine, 2 already on the node"). up calls it once the cluster
+// exists, before installing: with the images in the engine (`images pull`, `images load FILE`),
+// nothing is pulled from the network. A load that fails is said, not returned: the kubelet may
+// still pull; only an interruption is an error.
+func (k *Kind) LoadImages(ctx context.Context, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	res, err := k.loadImages(ctx, refs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("load images into kind cluster %s: %w", k.clusterName(), ctx.Err())
+		}
+		k.say("images: not loaded from the local engine (" + err.Error() + "); the kubelet pulls them")
+		return nil
+	}
+	k.say(res.String())
+	return nil
+}
+
+func (k *Kind) loadImages(ctx context.Context, refs []string) (images.LoadResult, error) {
+	eng, err := k.ImageEngine(ctx)
+	if err != nil {
+		return images.LoadResult{}, err
+	}
+	ns, exists, err := k.Nodes(ctx)
+	if err != nil {
+		return images.LoadResult{}, err
+	}
+	if !exists {
+		return images.LoadResult{}, fmt.Errorf("kind cluster %s does not exist", k.clusterName())
+	}
+	return images.LoadToNodes(ctx, eng, ns, refs)
 }

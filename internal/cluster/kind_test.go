@@ -94,3 +94,28 @@ func TestExistingNeverDeletes(t *testing.T) {
 		t.Fatal("Connect to a missing context succeeded")
 	}
 }
+
+// up's image hook: a load that cannot happen is said, and up goes on (the kubelet may pull); an
+// interruption stops it. No refs: nothing is asked.
+func TestLoadImagesHook(t *testing.T) {
+	dir := t.TempDir()
+	var said []string
+	k := &Kind{LookPath: lookIn(dir), Progress: func(s string) { said = append(said, s) }}
+	if err := k.LoadImages(context.Background(), nil); err != nil || len(said) != 0 {
+		t.Fatalf("no refs: %v, said %q", err, said)
+	}
+	if err := k.LoadImages(context.Background(), []string{"postgres:17"}); err != nil {
+		t.Fatalf("LoadImages without an engine = %v, want nil", err)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "images: not loaded from the local engine (no container engine answered") ||
+		!strings.Contains(said[0], "the kubelet pulls them") {
+		t.Errorf("said %q", said)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := (&Kind{LookPath: lookIn(dir)}).LoadImages(ctx, []string{"postgres:17"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("interrupted LoadImages = %v", err)
+	}
+	var _ ImageLoader = k
+	var _ ImageLoader = &Terraform{}
+}

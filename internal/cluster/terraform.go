@@ -603,3 +603,9 @@ func destroyModule(ctx context.Context, bin, workdir string, vars map[string]str
 	}
 	return nil
 }
+
+// LoadImages loads the local engine's images into the nodes of the kind cluster Terraform made,
+// like the kind provisioner does (see Kind.LoadImages).
+func (t *Terraform) LoadImages(ctx context.Context, refs []string) error {
+	return (&Kind{ClusterName: t.clusterName(), Progress: t.Progress}).LoadImages(ctx, refs)
+}

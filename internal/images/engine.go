@@ -221,7 +221,7 @@ func (e *Engine) Pull(ctx context.Context, ref string, w io.Writer) error {
 	out := io.MultiWriter(w, &tail)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
-		return e.cmdErr(ctx, []string{"pull", ref}, tail.String(), err)
+		return fmt.Errorf("pull %s: %w", ref, e.cmdErr(ctx, []string{"pull"}, tail.String(), err))
 	}
 	return nil
 }
@@ -315,9 +315,13 @@ func (e *ErrNotInEngine) Error() string {
 	if e.Chapter != "" {
 		arg = " " + e.Chapter
 	}
-	return fmt.Sprintf("%d images are not in the local engine: %s; run `mlops-series images pull%s` (needs a registry), "+
+	n := fmt.Sprintf("%d images are", len(e.Refs))
+	if len(e.Refs) == 1 {
+		n = "1 image is"
+	}
+	return fmt.Sprintf("%s not in the local engine: %s; run `mlops-series images pull%s` (needs a registry), "+
 		"or `mlops-series images load FILE` with an archive `mlops-series images save FILE%s` wrote where a registry answers",
-		len(e.Refs), strings.Join(e.Refs, ", "), arg, arg)
+		n, strings.Join(e.Refs, ", "), arg, arg)
 }
 
 // Missing returns the refs the catalog lacks, as an *ErrNotInEngine (nil when none).
