@@ -32,6 +32,10 @@ type Globals struct {
 	Provisioner string
 	// Recreate lets the terraform provisioner replace an existing cluster.
 	Recreate bool
+	// KindConfig is a kind cluster config merged over the embedded kind-config.yaml.
+	KindConfig string
+	// kindCfg is the merge, once made.
+	kindCfg []byte
 	// Out and Err replace stdout/stderr (tests).
 	Out, Err io.Writer
 }
@@ -59,10 +63,11 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 	f.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
 	f.StringVarP(&g.Output, "output", "o", "text", "output format where output is data: text, json or yaml")
 	f.StringVar(&g.Provisioner, "provisioner", "", "how the local cluster is made: kind (the kind Go library) or terraform (infra/terraform/kind through terraform-exec); default: the chapter's, else kind")
+	f.StringVar(&g.KindConfig, "kind-config", "", "kind cluster config (kind.x-k8s.io/v1alpha4) merged over the embedded kind-config.yaml: node image, kubeadm and containerd patches, registry mirrors")
 	f.StringVar(&g.SeriesDir, "series", "", "read the series from this folder instead of the embedded one (the author's workflow)")
 	root.AddCommand(
 		newListCmd(g), newUpCmd(g), newCheckCmd(g), newStatusCmd(g), newDownCmd(g),
-		newRenderCmd(g), newDocsCmd(g), newValidateCmd(g), newVersionCmd(g), newOpenCmd(g), newFootprintCmd(g), newDoctorCmd(g),
+		newRenderCmd(g), newDocsCmd(g), newValidateCmd(g), newVersionCmd(g), newOpenCmd(g), newFootprintCmd(g), newDoctorCmd(g), newImagesCmd(g),
 	)
 	return root
 }
@@ -121,17 +126,43 @@ func (g *Globals) provisioner(name string) (cluster.Provisioner, error) {
 		if g.Provisioner != "" {
 			return nil, fmt.Errorf("--provisioner %s: not with --context/--kubeconfig, which use an existing cluster", g.Provisioner)
 		}
+		if g.KindConfig != "" {
+			return nil, fmt.Errorf("--kind-config %s: not with --context/--kubeconfig, which use an existing cluster", g.KindConfig)
+		}
 		return &cluster.Existing{Kubeconfig: g.Kubeconfig, Context: g.Context}, nil
+	}
+	if name != "" && name != "kind" && name != "terraform" {
+		return nil, fmt.Errorf("--provisioner %q: want kind or terraform", name)
 	}
 	u := g.ui()
 	progress := func(s string) { u.Printf("   %s\n", s) }
-	switch name {
-	case "", "kind":
-		return &cluster.Kind{Config: mlopsseries.KindConfig(), Progress: progress}, nil
-	case "terraform":
-		return &cluster.Terraform{KindConfig: mlopsseries.KindConfig(), Infra: mlopsseries.Infra(), Recreate: g.Recreate, Progress: progress}, nil
+	kindConfig, err := g.kindConfig(progress)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("--provisioner %q: want kind or terraform", name)
+	if name == "terraform" {
+		return &cluster.Terraform{KindConfig: kindConfig, Infra: mlopsseries.Infra(), Recreate: g.Recreate, Progress: progress}, nil
+	}
+	return &cluster.Kind{Config: kindConfig, Progress: progress}, nil
+}
+
+// kindConfig is the embedded kind-config.yaml, with --kind-config merged over it.
+func (g *Globals) kindConfig(progress func(string)) ([]byte, error) {
+	if g.KindConfig == "" {
+		return mlopsseries.KindConfig(), nil
+	}
+	if g.kindCfg != nil {
+		return g.kindCfg, nil
+	}
+	cfg, notes, err := cluster.LoadKindConfig(mlopsseries.KindConfig(), g.KindConfig)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		progress(n)
+	}
+	g.kindCfg = cfg
+	return cfg, nil
 }
 
 // envFor is env with the chapter's default provisioner when --provisioner is not given.
