@@ -14,9 +14,13 @@ func newDoctorCmd(g *Globals) *cobra.Command {
 		Use:   "doctor [CHAPTER]",
 		Short: "Check that this machine (or the --context cluster) is fit for a chapter; exit 3 when not",
 		Long: `doctor checks the container engine, the memory and CPUs it gives containers against what the
-chapter and what it requires request (the numbers render shows), free disk, inotify limits, the host
-ports of kind-config.yaml, the architectures of the chapter's images, and, with --context, that the
-cluster answers. Each problem comes with its fix and the post section to read. Without CHAPTER:
+chapter and what it requires request (the numbers render shows), its cgroup version (on cgroup v1 up
+adds failCgroupV1: false for the kubelet), free disk, inotify limits, the host ports of
+kind-config.yaml, the architectures of the chapter's images, and, with --context, that the cluster
+answers. For the kind cluster, before it exists, it starts two probe containers from an image the
+engine holds (none: not checked): --privileged, as kind's node runs, and one lowering oom_score_adj,
+as the kubelet does for pods. It finds the chapter's images, and the kind node image, in the engine
+or on the node, and asks the registries of those it lacks whether they answer. Each problem comes with its fix and the post section to read. Without CHAPTER:
 every available chapter together. up runs it first unless --skip-doctor.`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeChapters(g),

@@ -1,7 +1,10 @@
 // Package doctor answers "is this machine fit for `up CHAPTER`?": it looks at the container engine
-// (memory and CPUs it gives containers), free disk, the kernel's inotify limits, the host ports that
-// kind-config.yaml maps, the architecture of the chapter's images and, for --context, the cluster.
-// Each look is a Finding (ok, warn, fail) with a fix for a reader on a laptop. Run never returns an
+// (memory and CPUs it gives containers, its cgroup version), free disk, the kernel's inotify
+// limits, the host ports that kind-config.yaml maps, the architecture of the chapter's images and,
+// for --context, the cluster. For the local kind cluster it also starts probe containers, from an
+// image the engine holds, to see whether kind's node can run (--privileged, oom_score_adj), and
+// finds the chapter's images in the engine, on the node or in a registry that answers.
+// Each look is a Finding (ok, skip = not checked, warn, fail) with a fix for a reader on a laptop. Run never returns an
 // error: what it cannot find out becomes a finding too. Mapping Failed() to exit code 3 is the caller's.
 package doctor
 
@@ -19,16 +22,18 @@ import (
 // Status is the verdict of one finding.
 type Status string
 
-// The statuses, from good to bad.
+// The statuses, from good to bad; Skip is a check that could not be made (not checked).
 const (
 	OK   Status = "ok"
+	Skip Status = "skip"
 	Warn Status = "warn"
 	Fail Status = "fail"
 )
 
 // Finding is one look at the machine.
 type Finding struct {
-	// Name is the check: engine, memory, cpus, disk, inotify, ports, arch, cluster.
+	// Name is the check: engine, memory, cpus, cgroup, privileged, oom_score_adj, images, disk,
+	// inotify, ports, arch, cluster.
 	Name    string `json:"name"`
 	Status  Status `json:"status"`
 	Message string `json:"message"`
@@ -68,6 +73,8 @@ type Engine struct {
 	Name, Version, Arch string
 	MemoryBytes         uint64
 	CPUs                int
+	// CgroupVersion is the cgroup version containers get: "1", "2", or "" when not reported.
+	CgroupVersion string
 }
 
 // Input is what doctor looks at; zero values take the defaults documented on each field.
@@ -96,6 +103,13 @@ type Input struct {
 	// recommended free space (default 10 GiB): below it warns, below a fifth of it fails.
 	DiskPath    string
 	MinFreeDisk uint64
+	// Kind is the local kind cluster (cluster.Kind): with it, doctor starts probe containers to
+	// see whether kind's node can run (--privileged, lowering oom_score_adj; only while the cluster
+	// does not exist), and finds the closure's images in the engine and on the node. Nil skips that.
+	Kind KindCluster
+	// RegistryAnswers tells whether a registry host answers (default: HTTPS GET /v2/ within 5s);
+	// asked only for the registries of images neither the engine nor the node holds.
+	RegistryAnswers func(ctx context.Context, host string) bool
 	// Cluster, for --context, asks the cluster for its version; nil skips the check. Context names
 	// the kubeconfig context in the fix.
 	Cluster func(ctx context.Context) (version string, err error)
@@ -126,7 +140,7 @@ func Run(ctx context.Context, in Input) Report {
 	var r Report
 	add := func(fs ...Finding) {
 		for _, f := range fs {
-			if f.Status != OK {
+			if f.Status == Warn || f.Status == Fail {
 				f.Section = in.Read
 			}
 			r.Findings = append(r.Findings, f)
@@ -141,8 +155,14 @@ func Run(ctx context.Context, in Input) Report {
 			add(Finding{Name: "engine", Status: Fail, Message: err.Error(), Fix: engineFix})
 		} else {
 			add(engineFinding(eng), memoryFinding(eng, in), cpuFinding(eng, in))
+			if eng.CgroupVersion != "" {
+				add(cgroupFinding(eng))
+			}
 			if arch == "" {
 				arch = normArch(eng.Arch)
+			}
+			if in.Kind != nil {
+				add(containerFindings(ctx, in)...)
 			}
 		}
 		add(diskFinding(in), inotifyFinding(in))
@@ -167,12 +187,14 @@ const (
 	reset  = "\x1b[0m"
 )
 
-// Print writes one line per finding (✓ ok, ! warn, ✗ fail), then "fix:" and "read:" lines for the
-// warnings and failures. color paints the marks.
+// Print writes one line per finding (✓ ok, ↷ not checked, ! warn, ✗ fail), then "fix:" and
+// "read:" lines for the warnings and failures. color paints the marks.
 func (r Report) Print(w io.Writer, color bool) {
 	for _, f := range r.Findings {
 		mark, c := "✓", green
 		switch f.Status {
+		case Skip:
+			mark, c = "↷", yellow
 		case Warn:
 			mark, c = "!", yellow
 		case Fail:
@@ -182,7 +204,7 @@ func (r Report) Print(w io.Writer, color bool) {
 			mark = c + mark + reset
 		}
 		fmt.Fprintf(w, "%s %s: %s\n", mark, f.Name, f.Message)
-		if f.Status == OK {
+		if f.Status == OK || f.Status == Skip && f.Fix == "" {
 			continue
 		}
 		if f.Fix != "" {

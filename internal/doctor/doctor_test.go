@@ -319,9 +319,9 @@ func TestDockerProbe(t *testing.T) {
 		wantErr string
 	}{
 		{"docker desktop on apple silicon", "docker", "[ \"$1 $2 $3\" = 'info --format {{json .}}' ] || exit 2\ncat '" + abs("testdata/docker-info.json") + "'\n",
-			Engine{Name: "docker", Version: "28.3.2 (Docker Desktop)", Arch: "arm64", MemoryBytes: 8218484736, CPUs: 8}, ""},
+			Engine{Name: "docker", Version: "28.3.2 (Docker Desktop)", Arch: "arm64", MemoryBytes: 8218484736, CPUs: 8, CgroupVersion: "2"}, ""},
 		{"podman machine", "podman", "[ \"$1 $2 $3\" = 'info --format json' ] || exit 2\ncat '" + abs("testdata/podman-info.json") + "'\n",
-			Engine{Name: "podman", Version: "5.4.2", Arch: "amd64", MemoryBytes: 4104802304, CPUs: 4}, ""},
+			Engine{Name: "podman", Version: "5.4.2", Arch: "amd64", MemoryBytes: 4104802304, CPUs: 4, CgroupVersion: "2"}, ""},
 		{"docker daemon down", "docker", "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2\nexit 1\n",
 			Engine{}, "docker daemon does not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock"},
 		{"server errors in json", "docker", "echo '{\"ServerVersion\":\"\",\"ServerErrors\":[\"Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\"]}'\n",

@@ -55,15 +55,17 @@ type dockerInfo struct {
 	Architecture    string
 	NCPU            int
 	MemTotal        uint64
+	CgroupVersion   string
 	ServerErrors    []string
 }
 
 // podmanInfo is the part of `podman info --format json` that doctor reads.
 type podmanInfo struct {
 	Host struct {
-		Arch     string `json:"arch"`
-		CPUs     int    `json:"cpus"`
-		MemTotal uint64 `json:"memTotal"`
+		Arch          string `json:"arch"`
+		CPUs          int    `json:"cpus"`
+		MemTotal      uint64 `json:"memTotal"`
+		CgroupVersion string `json:"cgroupVersion"`
 	} `json:"host"`
 	Version struct {
 		Version string `json:"Version"`
@@ -79,7 +81,8 @@ func parseInfo(name string, out []byte) (Engine, error) {
 		if p.Version.Version == "" {
 			return Engine{}, errors.New("no version in the output: is podman's machine or service running?")
 		}
-		return Engine{Name: name, Version: p.Version.Version, Arch: normArch(p.Host.Arch), MemoryBytes: p.Host.MemTotal, CPUs: p.Host.CPUs}, nil
+		return Engine{Name: name, Version: p.Version.Version, Arch: normArch(p.Host.Arch), MemoryBytes: p.Host.MemTotal, CPUs: p.Host.CPUs,
+			CgroupVersion: strings.TrimPrefix(p.Host.CgroupVersion, "v")}, nil
 	}
 	var d dockerInfo
 	if err := json.Unmarshal(out, &d); err != nil {
@@ -96,7 +99,7 @@ func parseInfo(name string, out []byte) (Engine, error) {
 	if d.OperatingSystem != "" {
 		v += " (" + d.OperatingSystem + ")"
 	}
-	return Engine{Name: name, Version: v, Arch: normArch(d.Architecture), MemoryBytes: d.MemTotal, CPUs: d.NCPU}, nil
+	return Engine{Name: name, Version: v, Arch: normArch(d.Architecture), MemoryBytes: d.MemTotal, CPUs: d.NCPU, CgroupVersion: d.CgroupVersion}, nil
 }
 
 // normArch maps the kernel's and the platforms' names to Go's: x86_64→amd64, aarch64→arm64,
