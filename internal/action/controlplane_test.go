@@ -189,7 +189,7 @@ func TestChapter6OnControlPlane(t *testing.T) {
 	if Code(err) != ExitCheckFailed {
 		t.Fatalf("check with MLflow stopped: exit %d (%v), want 2", Code(err), err)
 	}
-	for _, want := range []string{"✗ mlflow-health", "✗ mlflow-roundtrip", "✓ pods", "read: https://"} {
+	for _, want := range []string{"✗ mlflow-health", "✗ mlflow-roundtrip", "✓ pods", "read: docs/ko/chapter-6.md#tracking-server"} {
 		if !strings.Contains(e.out.String(), want) {
 			t.Errorf("failed check output lacks %q:\n%s", want, e.out)
 		}
@@ -343,7 +343,7 @@ func TestFailedUpExplains(t *testing.T) {
 	msg := err.Error() + "\n" + e.out.String()
 	for _, want := range []string{
 		"install serving/api", "pod serving/api-0: Pending", "Unschedulable", "FailedScheduling",
-		"read: https://mlops-series.github.io/posts/07-model-serving#api",
+		"read: docs/ko/chapter-7.md#api",
 		"chapter-7 is partly installed (failed: api)", "mlops-series down chapter-7",
 		"✓ mlflow 3.17.2 installed", // chapter 6 came up first
 	} {

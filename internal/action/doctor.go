@@ -33,7 +33,7 @@ func (e *Env) Doctor(ctx context.Context, name string, o DoctorOptions) (doctor.
 			return doctor.Report{}, err
 		}
 		ids = []string{ch.ID()}
-		read = ch.Post.Link(ch.Post.Section)
+		read = ch.Read(ch.Post.Section)
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -92,7 +92,7 @@ func (e *Env) doctor(ctx context.Context, total deploy.Footprint, read string, o
 func (e *Env) preflightDoctor(ctx context.Context, ch *series.Chapter, total deploy.Footprint) error {
 	name := ch.ID()
 	st := e.UI.Start("doctor: is this machine fit for " + name + "?")
-	rep := e.doctor(ctx, total, ch.Post.Link(ch.Post.Section), DoctorOptions{})
+	rep := e.doctor(ctx, total, ch.Read(ch.Post.Section), DoctorOptions{})
 	warn := 0
 	for _, f := range rep.Findings {
 		if f.Status == doctor.Warn {

@@ -7,13 +7,16 @@ import (
 
 // ListItem is one chapter of the series, available or coming.
 type ListItem struct {
-	ID        string   `json:"id"`
-	Number    int      `json:"number"`
-	Slug      string   `json:"slug"`
-	TitleKo   string   `json:"titleKo"`
-	TitleEn   string   `json:"titleEn"`
-	Tools     string   `json:"tools"`
-	Post      string   `json:"post"`
+	ID      string `json:"id"`
+	Number  int    `json:"number"`
+	Slug    string `json:"slug"`
+	TitleKo string `json:"titleKo"`
+	TitleEn string `json:"titleEn"`
+	Tools   string `json:"tools"`
+	// Post is the published post (empty until the chapter's spec sets it).
+	Post string `json:"post,omitempty"`
+	// Docs is the chapter's generated page in this repository (available chapters).
+	Docs      string   `json:"docs,omitempty"`
 	Available bool     `json:"available"`
 	Requires  []string `json:"requires,omitempty"`
 }
@@ -23,11 +26,12 @@ func (e *Env) List() []ListItem {
 	var out []ListItem
 	for _, en := range e.Lib.TOC.Chapters {
 		it := ListItem{ID: en.ID(), Number: en.Number, Slug: en.Slug, TitleKo: en.Title.Ko, TitleEn: en.Title.En,
-			Tools: en.Tools, Post: en.PostURL(e.Lib.TOC.BaseURL)}
+			Tools: en.Tools}
 		if ch, ok := e.Lib.Chapters[en.ID()]; ok {
 			it.Available = true
 			it.Requires = ch.Requires
 			it.Post = ch.Post.URL
+			it.Docs = ch.Read("")
 		}
 		out = append(out, it)
 	}

@@ -61,7 +61,7 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	if err != nil {
 		e.Metrics.Step(ch.ID(), "cluster", "failed", st.Elapsed())
 		st.Fail("cluster: "+e.Provisioner.Name()+" not available", "")
-		return fmt.Errorf("%w\nread: %s", err, ch.Post.Link(ch.Post.Section))
+		return fmt.Errorf("%w\nread: %s", err, ch.Read(ch.Post.Section))
 	}
 	verb := "ready"
 	if cl.Created {
@@ -87,14 +87,18 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 }
 
 func (e *Env) header(ch *series.Chapter) {
-	e.UI.Printf("chapter %d · %s · post: %s\n", ch.Number, ch.Title.En, ch.Post.URL)
+	where := "post: " + ch.Post.URL
+	if ch.Post.URL == "" {
+		where = "docs: " + ch.Read("")
+	}
+	e.UI.Printf("chapter %d · %s · %s\n", ch.Number, ch.Title.En, where)
 }
 
 func (e *Env) footer(ch *series.Chapter) {
 	for _, o := range ch.Open {
 		e.UI.Printf("open:  mlops-series open %s\n", o.Name)
 	}
-	e.UI.Printf("read:  %s\n", ch.Post.Link(ch.Post.Section))
+	e.UI.Printf("read:  %s\n", ch.Read(ch.Post.Section))
 	if next, ok, avail := e.Lib.Next(ch.ID()); ok {
 		if avail {
 			e.UI.Printf("next:  mlops-series up %s\n", next.ID())
@@ -165,7 +169,7 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				e.Metrics.Step(ch.ID(), r.Name(), result, st.Elapsed())
 				if err != nil {
 					st.Fail(fmt.Sprintf("%s %s failed (namespace %s)", r.Name(), r.Version(), r.Namespace()), "")
-					errs[i] = fmt.Errorf("%w\nread: %s", err, ch.Post.Link(r.Component.Section))
+					errs[i] = fmt.Errorf("%w\nread: %s", err, ch.Read(r.Component.Section))
 					return
 				}
 				mu.Lock()

@@ -74,7 +74,7 @@ func (r *Runner) Run(ctx context.Context, ch *series.Chapter) []Result {
 }
 
 func (r *Runner) one(ctx context.Context, ch *series.Chapter, c series.Check) Result {
-	res := Result{Chapter: ch.ID(), Name: c.Name, Type: c.Type, Read: ch.Post.Link(c.Section)}
+	res := Result{Chapter: ch.ID(), Name: c.Name, Type: c.Type, Read: ch.Read(c.Section)}
 	start := time.Now()
 	timeout := c.Timeout.Or(time.Minute)
 	cctx, cancel := context.WithTimeout(ctx, timeout)

@@ -62,7 +62,7 @@ func Generate(lib *series.Library, info map[string][]ComponentInfo) (map[string]
 		t := textsFor(lang)
 		files[lang+"/index.md"] = finish(renderIndex(lib, info, t))
 		for _, p := range pages {
-			files[lang+"/"+p.ch.ID()+".md"] = finish(p.render(t))
+			files[p.ch.DocsPage(lang)] = finish(p.render(t))
 		}
 	}
 	return files, nil

@@ -97,8 +97,10 @@ func (e *OutOfDateError) Error() string {
 	return b.String()
 }
 
-// Check compares dir with files without writing anything. It returns an *OutOfDateError listing
-// every stale, missing and extra file, or nil when dir is up to date.
+// Check compares dir with files without writing anything, and checks the pages' links. It returns
+// an *OutOfDateError listing every stale, missing and extra file and/or a *BrokenLinksError
+// listing every relative link to a missing file or anchor, or nil when dir is up to date and
+// every link leads somewhere.
 func Check(dir string, files map[string][]byte) error {
 	if err := checkPaths(files); err != nil {
 		return fmt.Errorf("check docs in %s: %w", dir, err)
@@ -122,10 +124,11 @@ func Check(dir string, files map[string][]byte) error {
 		return fmt.Errorf("check docs in %s: %w", dir, err)
 	}
 	e.Extra = extra
+	links := checkLinks(dir, files)
 	if len(e.Stale)+len(e.Missing)+len(e.Extra) == 0 {
-		return nil
+		return links
 	}
-	return e
+	return errors.Join(e, links)
 }
 
 // extraPages lists the *.md files under dir/ko and dir/en (at any depth) that files does not hold.

@@ -19,14 +19,16 @@ func renderIndex(lib *series.Library, info map[string][]ComponentInfo, t texts) 
 	fmt.Fprintf(&b, "%s\n", t.indexHeader)
 	for _, e := range lib.TOC.Chapters {
 		title := cell(e.Title.Lang(t.lang))
-		postURL := e.PostURL(lib.TOC.BaseURL)
+		post := "—" // no post published: link nothing rather than a page that does not exist
 		if ch, ok := lib.Chapters[e.ID()]; ok {
 			title = fmt.Sprintf("[%s](%s.md)", cell(linkText(ch.Title.Lang(t.lang))), ch.ID())
-			postURL = ch.Post.URL
+			if ch.Post.URL != "" {
+				post = fmt.Sprintf("[%s](%s)", t.post, ch.Post.URL)
+			}
 		} else {
 			title = fmt.Sprintf("%s *(%s)*", title, t.coming)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | [%s](%s) |\n", e.Number, title, cell(e.Tools), t.post, postURL)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", e.Number, title, cell(e.Tools), post)
 	}
 	renderFootprint(&b, Footprints(lib, info), t)
 	return b.String()
@@ -44,7 +46,11 @@ func (p *chapterPage) render(t texts) string {
 		fmt.Fprintf(&b, "%s\n\n", s)
 	}
 
-	fmt.Fprintf(&b, "- %s: [%s](%s)\n", t.postLine, linkText(ch.Title.Lang(t.lang)), ch.Post.URL)
+	if ch.Post.URL != "" {
+		fmt.Fprintf(&b, "- %s: [%s](%s)\n", t.postLine, linkText(ch.Title.Lang(t.lang)), ch.Post.URL)
+	} else {
+		fmt.Fprintf(&b, "- %s: %s\n", t.postLine, t.postNone("#"+slug(t.sectionsHeading)))
+	}
 	if len(ch.Requires) == 0 {
 		fmt.Fprintf(&b, "- %s: %s\n", t.requires, t.requiresNone)
 	} else {
@@ -71,6 +77,7 @@ func (p *chapterPage) render(t texts) string {
 	p.renderCommands(&b, t)
 	p.renderChecks(&b, t)
 	p.renderSteps(&b, t)
+	p.renderSections(&b, t)
 	return b.String()
 }
 
@@ -232,7 +239,7 @@ func (p *chapterPage) renderChecks(b *strings.Builder, t texts) {
 	fmt.Fprintf(b, "%s\n", t.checksHeader)
 	for _, c := range p.ch.Checks {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", code(c.Name), code(c.Type), cell(c.About.Lang(t.lang)),
-			sectionLink(p.ch.Post, c.Section, t))
+			p.sectionLink(p.ch, c.Section, t))
 	}
 }
 
@@ -245,7 +252,7 @@ func (p *chapterPage) renderSteps(b *strings.Builder, t texts) {
 		n++
 		fmt.Fprintf(b, "| %d | %s | %s | %s |\n", n, name, what, link)
 	}
-	intro := sectionLink(p.ch.Post, p.ch.Post.Section, t)
+	intro := p.sectionLink(p.ch, p.ch.Post.Section, t)
 	step(t.stepPreflight, t.whatPreflight(p.total().MiB()), intro)
 	step(t.stepCluster, t.whatCluster, intro)
 	for _, r := range p.rows {
@@ -257,7 +264,7 @@ func (p *chapterPage) renderSteps(b *strings.Builder, t texts) {
 				what = t.whatRequired(from)
 			}
 		}
-		step(cell(t.stepInstall(r.info.Name, r.info.Namespace)), what, sectionLink(r.chapter.Post, r.spec.Section, t))
+		step(cell(t.stepInstall(r.info.Name, r.info.Namespace)), what, p.sectionLink(r.chapter, r.spec.Section, t))
 	}
 	if len(p.ch.Checks) == 0 {
 		step(t.stepChecks, t.whatChecksNone, intro)
@@ -267,7 +274,7 @@ func (p *chapterPage) renderSteps(b *strings.Builder, t texts) {
 	seen := map[string]bool{}
 	for _, c := range p.ch.Checks {
 		names = append(names, code(c.Name))
-		if l := sectionLink(p.ch.Post, c.Section, t); !seen[l] {
+		if l := p.sectionLink(p.ch, c.Section, t); !seen[l] {
 			seen[l] = true
 			links = append(links, l)
 		}
@@ -275,13 +282,74 @@ func (p *chapterPage) renderSteps(b *strings.Builder, t texts) {
 	step(t.stepChecks, strings.Join(names, ", "), strings.Join(links, ", "))
 }
 
-// sectionLink links a section of a post, showing its anchor; no anchor links the post itself.
-func sectionLink(post series.Post, anchor string, t texts) string {
+// sectionLink links a section of chapter c, showing its anchor: in c's post when its spec sets the
+// post's URL, else on c's page, whose "sections" part has the anchor (see renderSections). No
+// anchor links the post, or the page's sections.
+func (p *chapterPage) sectionLink(c *series.Chapter, anchor string, t texts) string {
 	a := strings.TrimPrefix(anchor, "#")
-	if a == "" {
-		return fmt.Sprintf("[%s](%s)", t.post, post.URL)
+	switch {
+	case c.Post.URL != "" && a == "":
+		return fmt.Sprintf("[%s](%s)", t.post, c.Post.URL)
+	case c.Post.URL != "":
+		return fmt.Sprintf("[#%s](%s)", a, c.Post.Link(a))
 	}
-	return fmt.Sprintf("[#%s](%s)", a, post.Link(a))
+	page := ""
+	if c != p.ch {
+		page = c.ID() + ".md"
+	}
+	if a == "" {
+		return fmt.Sprintf("[%s](%s#%s)", t.sectionsHeading, page, slug(t.sectionsHeading))
+	}
+	return fmt.Sprintf("[#%s](%s#%s)", a, page, a)
+}
+
+// renderSections lists every post section a step of the chapter points at, under a heading whose
+// anchor is the section's: until the post is published, the CLI's "read:" lines and the section
+// links of the docs lead here (series.Chapter.Read).
+func (p *chapterPage) renderSections(b *strings.Builder, t texts) {
+	ch := p.ch
+	var order []string
+	items := map[string][]string{}
+	add := func(anchor, item, about string) {
+		a := strings.TrimPrefix(anchor, "#")
+		if a == "" {
+			return
+		}
+		if _, ok := items[a]; !ok {
+			order = append(order, a)
+		}
+		if about = strings.TrimSpace(about); about != "" {
+			item += ": " + about
+		}
+		items[a] = append(items[a], item)
+	}
+	add(ch.Post.Section, t.stepPreflight, "")
+	add(ch.Post.Section, t.stepCluster, "")
+	for _, c := range ch.Components {
+		add(c.Section, t.stepInstall(c.Name, c.Namespace), c.About.Lang(t.lang))
+	}
+	for _, c := range ch.Checks {
+		add(c.Section, t.checkItem(c.Name), c.About.Lang(t.lang))
+	}
+	fmt.Fprintf(b, "\n## %s\n\n", t.sectionsHeading)
+	if ch.Post.URL != "" {
+		fmt.Fprintf(b, "%s\n", t.sectionsIntroPost)
+	} else {
+		fmt.Fprintf(b, "%s\n", t.sectionsIntro)
+	}
+	for _, a := range order {
+		heading := a
+		if slug(a) != a { // the heading's own anchor would differ: give it the section's
+			heading = fmt.Sprintf(`<a id="%s"></a>%s`, a, a)
+		}
+		fmt.Fprintf(b, "\n### %s\n\n", heading)
+		for _, it := range items[a] {
+			fmt.Fprintf(b, "- %s\n", strings.Join(strings.Fields(it), " "))
+		}
+		if ch.Post.URL != "" {
+			fmt.Fprintf(b, "- [%s](%s)\n", t.readInPost, ch.Post.Link(a))
+		}
+	}
 }
 
 // reqNode is the Mermaid node of a required chapter.

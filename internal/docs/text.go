@@ -22,7 +22,9 @@ type texts struct {
 	// a chapter that builds the cluster instead of installing into it
 	infraTitle, infraIntro, infraAnsible, infraTerraform, infraKind string
 
-	postLine     string
+	postLine string
+	// postNone stands for the post until it is published; it links the page's sections.
+	postNone     func(sections string) string
 	requires     string
 	requiresNone string
 	next         string
@@ -62,6 +64,12 @@ type texts struct {
 	whatRequired   func(chapter string) string
 	stepChecks     string
 	whatChecksNone string
+
+	sectionsHeading   string
+	sectionsIntro     string // no post yet: the CLI's links lead here
+	sectionsIntroPost string
+	checkItem         func(name string) string
+	readInPost        string
 }
 
 // textsFor returns the words of lang ("ko" or "en").
@@ -95,7 +103,10 @@ func textsFor(lang string) texts {
 			infraTerraform: "클러스터 만들기: kind-config.yaml 과 같은 클러스터를 Terraform 으로",
 			infraKind:      "Terraform 없이 kind 라이브러리로",
 
-			postLine:     "본문",
+			postLine: "본문",
+			postNone: func(sections string) string {
+				return fmt.Sprintf("아직 공개되지 않았습니다. 단계마다 가리키는 본문 섹션은 아래 [본문 섹션](%s)에 정리되어 있습니다.", sections)
+			},
 			requires:     "필요한 장",
 			requiresNone: "없음 (빈 클러스터에서 시작합니다)",
 			next:         "다음 장",
@@ -149,6 +160,13 @@ func textsFor(lang string) texts {
 			},
 			stepChecks:     "스모크 체크",
 			whatChecksNone: "없음",
+
+			sectionsHeading: "본문 섹션",
+			sectionsIntro: "각 단계가 가리키는 본문 섹션과, 그 섹션이 다루는 이 장의 단계입니다. 본문이 공개되기 전까지는 " +
+				"`mlops-series` 가 출력하는 `read:` 링크와 이 문서의 섹션 링크가 여기를 가리킵니다.",
+			sectionsIntroPost: "각 단계가 가리키는 본문 섹션과, 그 섹션이 다루는 이 장의 단계입니다.",
+			checkItem:         func(name string) string { return fmt.Sprintf("스모크 체크 `%s`", name) },
+			readInPost:        "본문에서 읽기",
 		}
 	}
 	return texts{
@@ -181,7 +199,10 @@ func textsFor(lang string) texts {
 		infraTerraform: "create the cluster: the same cluster as kind-config.yaml, with Terraform",
 		infraKind:      "without Terraform, with the kind library",
 
-		postLine:     "Post",
+		postLine: "Post",
+		postNone: func(sections string) string {
+			return fmt.Sprintf("not published yet; the post sections the steps point at are listed under [Post sections](%s) below.", sections)
+		},
 		requires:     "Requires",
 		requiresNone: "nothing (starts from an empty cluster)",
 		next:         "Next",
@@ -235,6 +256,13 @@ func textsFor(lang string) texts {
 		},
 		stepChecks:     "smoke checks",
 		whatChecksNone: "none",
+
+		sectionsHeading: "Post sections",
+		sectionsIntro: "The post sections the steps point at, each with the steps of this chapter it covers. Until " +
+			"the post is published, the `read:` links `mlops-series` prints and the section links of this page lead here.",
+		sectionsIntroPost: "The post sections the steps point at, each with the steps of this chapter it covers.",
+		checkItem:         func(name string) string { return fmt.Sprintf("smoke check `%s`", name) },
+		readInPost:        "read it in the post",
 	}
 }
 

@@ -92,11 +92,6 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 		lib.Chapters[ch.ID()] = ch
 	}
 	errs = append(errs, lib.crossCheck(broken)...)
-	for id, ch := range lib.Chapters {
-		if e, ok := lib.Entry(id); ok && ch.Post.URL == "" {
-			ch.Post.URL = e.PostURL(lib.TOC.BaseURL)
-		}
-	}
 	if len(errs) > 0 {
 		return lib, errors.Join(errs...)
 	}

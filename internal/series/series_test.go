@@ -94,11 +94,10 @@ func TestDecodeChapterErrors(t *testing.T) {
 const toc = `apiVersion: mlops-series/v1alpha1
 kind: Series
 title: {ko: 시리즈, en: Series}
-baseURL: https://example.org/posts
 chapters:
-  - {number: 1, slug: a, postSlug: 01-a, title: {ko: 가, en: A}}
-  - {number: 2, slug: b, postSlug: 02-b, title: {ko: 나, en: B}}
-  - {number: 3, slug: c, postSlug: 03-c, title: {ko: 다, en: C}}
+  - {number: 1, slug: a, title: {ko: 가, en: A}}
+  - {number: 2, slug: b, title: {ko: 나, en: B}}
+  - {number: 3, slug: c, title: {ko: 다, en: C}}
 `
 
 func chapterYAML(n int, slug, requires string) string {
@@ -164,9 +163,6 @@ func TestLoadRequires(t *testing.T) {
 			}
 			if deps := lib.RequiredBy("chapter-1", []string{"chapter-1", "chapter-2"}); len(deps) != 1 || deps[0] != "chapter-2" {
 				t.Fatalf("RequiredBy = %v", deps)
-			}
-			if lib.Chapters["chapter-2"].Post.URL != "https://example.org/posts/02-b" {
-				t.Fatalf("post URL from TOC = %q", lib.Chapters["chapter-2"].Post.URL)
 			}
 		})
 	}
@@ -359,5 +355,35 @@ func TestClosureComponent(t *testing.T) {
 	}
 	if _, _, err := lib.ClosureComponent("chapter-1", "xb"); err == nil {
 		t.Fatal("chapter-1 does not require chapter-2, yet its component xb was found")
+	}
+}
+
+// A link is printed only to a page that exists: the post when the spec sets its URL, otherwise the
+// chapter's generated page in this repository.
+func TestRead(t *testing.T) {
+	fsys := fstest.MapFS{
+		"series.yaml":              {Data: []byte(toc)},
+		"chapter-1-a/chapter.yaml": {Data: []byte(chapterYAML(1, "a", ""))},
+		"chapter-2-b/chapter.yaml": {Data: []byte(strings.Replace(chapterYAML(2, "b", ""), "requires:", "post: {url: \"https://blog.example.org/2024/02/b.html\"}\nrequires:", 1))},
+	}
+	lib, err := Load(fsys, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ id, anchor, want string }{
+		{"chapter-1", "#x", "docs/ko/chapter-1.md#x"},
+		{"chapter-1", "x", "docs/ko/chapter-1.md#x"},
+		{"chapter-1", "", "docs/ko/chapter-1.md"},
+		{"chapter-2", "#x", "https://blog.example.org/2024/02/b.html#x"},
+		{"chapter-2", "", "https://blog.example.org/2024/02/b.html"},
+	} {
+		if got := lib.Chapters[tt.id].Read(tt.anchor); got != tt.want {
+			t.Errorf("%s.Read(%q) = %q, want %q", tt.id, tt.anchor, got, tt.want)
+		}
+	}
+	// The old, unpublished blog address is no longer accepted in series.yaml.
+	old := strings.Replace(toc, "chapters:", "baseURL: https://mlops-series.github.io/posts\nchapters:", 1)
+	if _, err := DecodeSeries("series.yaml", []byte(old)); err == nil || !strings.Contains(err.Error(), "field baseURL not found") {
+		t.Errorf("series.yaml with baseURL: %v", err)
 	}
 }

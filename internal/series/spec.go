@@ -4,7 +4,6 @@ package series
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -76,8 +75,8 @@ func (c *Chapter) Component(name string) (Component, bool) {
 
 // Post points at the blog post the chapter belongs to.
 type Post struct {
-	// URL of the post; section anchors are appended to it. Left out, it is the series' baseURL +
-	// the chapter's postSlug from series.yaml.
+	// URL of the post, once it is published; section anchors are appended to it. Left out, the
+	// CLI and the docs link the chapter's generated page instead (see Chapter.Read).
 	URL string `yaml:"url"`
 	// Section is the anchor of the post's introduction (used for the cluster and preflight steps).
 	Section string `yaml:"section"`
@@ -92,6 +91,28 @@ func (p Post) Link(anchor string) string {
 		anchor = "#" + anchor
 	}
 	return p.URL + anchor
+}
+
+// DocsDir is the folder, relative to the repository root, where `mlops-series docs` writes the
+// generated pages (ko/ and en/).
+const DocsDir = "docs"
+
+// ReadLang is the language of the generated page that Read links: the series' readers are Korean.
+const ReadLang = "ko"
+
+// DocsPage is the path of the chapter's generated page in lang, relative to DocsDir.
+func (c *Chapter) DocsPage(lang string) string { return lang + "/" + c.ID() + ".md" }
+
+// Read is where the CLI sends a reader for one section of the chapter (anchor "#x" or "x"; empty:
+// the whole chapter): the post when the spec sets its URL; otherwise the section on the chapter's
+// generated Korean page, as a path from the repository root, e.g. docs/ko/chapter-6.md#registry.
+// That page lists every section a step points at, and `docs --check` fails when a linked file or
+// anchor is missing, so the link always leads somewhere.
+func (c *Chapter) Read(anchor string) string {
+	if c.Post.URL != "" {
+		return c.Post.Link(anchor)
+	}
+	return Post{URL: DocsDir + "/" + c.DocsPage(ReadLang)}.Link(anchor)
 }
 
 // Component is one Helm release of the project's own charts.
@@ -226,9 +247,7 @@ type Series struct {
 	APIVersion string    `yaml:"apiVersion"`
 	Kind       string    `yaml:"kind"`
 	Title      Localized `yaml:"title"`
-	// BaseURL is the blog the posts live on.
-	BaseURL  string  `yaml:"baseURL"`
-	Chapters []Entry `yaml:"chapters"`
+	Chapters   []Entry   `yaml:"chapters"`
 }
 
 // Entry is one line of the table of contents.
@@ -237,14 +256,7 @@ type Entry struct {
 	Slug   string    `yaml:"slug"`
 	Title  Localized `yaml:"title"`
 	Tools  string    `yaml:"tools"`
-	// PostSlug is the post's path under BaseURL.
-	PostSlug string `yaml:"postSlug"`
 }
 
 // ID is "chapter-N".
 func (e Entry) ID() string { return fmt.Sprintf("chapter-%d", e.Number) }
-
-// PostURL joins the blog's base URL and the post slug.
-func (e Entry) PostURL(base string) string {
-	return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(e.PostSlug, "/")
-}

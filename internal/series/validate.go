@@ -43,7 +43,7 @@ func validateChapter(c *Chapter) []problem {
 	}
 	if c.Post.URL != "" {
 		if u, err := url.Parse(c.Post.URL); err != nil || u.Scheme != "https" || u.Host == "" {
-			add("post.url", "must be an https URL (or left out to use the series' baseURL + postSlug), got %q", c.Post.URL)
+			add("post.url", "must be the https URL of the published post (or left out until it is published), got %q", c.Post.URL)
 		}
 	}
 	checkAnchor := func(p, a string, required bool) {
@@ -175,9 +175,6 @@ func validateSeries(s *Series) []problem {
 	if s.Kind != KindSeries {
 		add("kind", "must be %q, got %q", KindSeries, s.Kind)
 	}
-	if u, err := url.Parse(s.BaseURL); s.BaseURL == "" || err != nil || u.Scheme != "https" {
-		add("baseURL", "must be an https URL, got %q", s.BaseURL)
-	}
 	seen := map[int]bool{}
 	for i, e := range s.Chapters {
 		p := fmt.Sprintf("chapters[%d]", i)
@@ -193,9 +190,6 @@ func validateSeries(s *Series) []problem {
 		}
 		if e.Title.Ko == "" || e.Title.En == "" {
 			add(p+".title", "needs both ko and en")
-		}
-		if e.PostSlug == "" {
-			add(p+".postSlug", "is required")
 		}
 	}
 	return ps
