@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
 )
 
@@ -15,6 +16,8 @@ type DownOptions struct {
 	// All removes every installed chapter, then the kind cluster if mlops-series created it.
 	All     bool
 	Timeout time.Duration
+	// Lock says how to wait for another run that holds the cluster lock.
+	Lock LockOptions
 }
 
 // Down removes exactly what a chapter installed: its releases, their PVCs, and the namespaces it
@@ -46,6 +49,20 @@ func (e *Env) Down(ctx context.Context, name string, o DownOptions) error {
 		}
 		return err
 	}
+	command := "down " + target
+	if o.All {
+		command = "down --all"
+	}
+	lctx, unlock, err := e.lockCluster(ctx, cl.CS, command, o.Lock)
+	if err != nil {
+		return err
+	}
+	defer unlock() // with --all the lease goes with the cluster: releasing it then finds nothing
+	return lockErr(lctx, e.downLocked(lctx, cl, target, o))
+}
+
+// downLocked removes the chapters, under the lock.
+func (e *Env) downLocked(ctx context.Context, cl *cluster.Cluster, target string, o DownOptions) error {
 	ledger := deploy.Ledger{CS: cl.CS}
 	entries, err := ledger.Read(ctx)
 	if err != nil {

@@ -28,6 +28,8 @@ type UpOptions struct {
 	Endpoints map[string]string
 	// SkipDoctor leaves out the environment checks that run first.
 	SkipDoctor bool
+	// Lock says how to wait for another run that holds the cluster lock.
+	Lock LockOptions
 }
 
 // Up brings up a chapter and everything it requires, in dependency order, then runs its checks.
@@ -70,6 +72,22 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	e.Metrics.Step(ch.ID(), "cluster", verb, st.Elapsed())
 	st.OK(fmt.Sprintf("cluster %s (%s, Kubernetes %s) %s", cl.Name, cl.Provider, cl.Version, verb))
 
+	// From here on the cluster changes: one run at a time.
+	lctx, unlock, err := e.lockCluster(ctx, cl.CS, "up "+ch.ID(), o.Lock)
+	if err != nil {
+		return err
+	}
+	err = e.upLocked(lctx, cl, p, o)
+	unlock()
+	if err != nil {
+		return lockErr(lctx, err)
+	}
+	e.footer(ch)
+	return nil
+}
+
+// upLocked installs the plan's chapters in order and runs the target's checks, under the lock.
+func (e *Env) upLocked(ctx context.Context, cl *cluster.Cluster, p *Plan, o UpOptions) error {
 	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
 	ledger := deploy.Ledger{CS: cl.CS}
 	for _, c := range p.Chapters {
@@ -77,12 +95,9 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 			return err
 		}
 	}
-	if !o.SkipChecks && len(ch.Checks) > 0 {
-		if err := e.runChecks(ctx, cl, ch, o.Endpoints, o.JUnit); err != nil {
-			return err
-		}
+	if !o.SkipChecks && len(p.Target.Checks) > 0 {
+		return e.runChecks(ctx, cl, p.Target, o.Endpoints, o.JUnit)
 	}
-	e.footer(ch)
 	return nil
 }
 
