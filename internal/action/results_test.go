@@ -24,7 +24,7 @@ func TestPrintResultsSummarisesLibraryLog(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"    ✗ mlflow-health: GET http://127.0.0.1:41234/health: unreachable: EOF",
-		"\n      client-go: " + forward + " (and 2 more lines; -v shows them)\n      via: port-forward pod/mlflow-0 5000\n",
+		"\n      client-go: " + forward + " (+2 more; -v shows them)\n      via: port-forward pod/mlflow-0 5000\n",
 		"    ✓ pods: 2 pods Ready",
 	} {
 		if !strings.Contains(out, want) {

@@ -64,16 +64,9 @@ func LogSummary(lines []string) string {
 	}
 	s := "client-go: " + first
 	if n := len(lines) - 1; n > 0 {
-		s += fmt.Sprintf(" (and %d more %s; -v shows them)", n, plural(n, "line", "lines"))
+		s += fmt.Sprintf(" (+%d more; -v shows them)", n)
 	}
 	return s
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // libSink is the logr.LogSink of a LibLog. Info lines of verbosity 0 and every error are taken;

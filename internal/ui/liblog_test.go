@@ -77,8 +77,8 @@ func TestLogSummary(t *testing.T) {
 	}{
 		{nil, ""},
 		{[]string{forwardLine}, "client-go: " + forwardLine},
-		{[]string{forwardLine, "b", "c"}, "client-go: " + forwardLine + " (and 2 more lines; -v shows them)"},
-		{[]string{strings.Repeat("x", 300), "b"}, "client-go: " + strings.Repeat("x", 240) + "… (and 1 more line; -v shows them)"},
+		{[]string{forwardLine, "b", "c"}, "client-go: " + forwardLine + " (+2 more; -v shows them)"},
+		{[]string{strings.Repeat("x", 300), "b"}, "client-go: " + strings.Repeat("x", 240) + "… (+1 more; -v shows them)"},
 	} {
 		if got := LogSummary(tt.lines); got != tt.want {
 			t.Errorf("LogSummary(%d lines) = %q, want %q", len(tt.lines), got, tt.want)
