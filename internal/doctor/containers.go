@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -105,8 +106,9 @@ func runtimeFindings(ctx context.Context, in Input, eng *images.Engine, local im
 			return true, ""
 		}
 		msg = err.Error()
-		return strings.Contains(msg, "/mlops-series-doctor-probe") &&
-			(strings.Contains(msg, "no such file") || strings.Contains(msg, "not found")), msg
+		reached := strings.Contains(msg, "/mlops-series-doctor-probe") &&
+			(strings.Contains(msg, "no such file") || strings.Contains(msg, "not found"))
+		return reached, runtimeReason(msg)
 	}
 	var out []Finding
 	ok, msg := run("--privileged")
@@ -133,6 +135,20 @@ func runtimeFindings(ctx context.Context, in Input, eng *images.Engine, local im
 	}
 	return out
 }
+
+// runtimeReason shortens an engine's error about a container that did not start to the runtime's
+// reason ("unable to apply caps: operation not permitted").
+func runtimeReason(msg string) string {
+	_, after, ok := strings.Cut(msg, "unable to start container process: ")
+	if !ok {
+		return msg
+	}
+	after = exitStatus.ReplaceAllString(after, "")
+	after = strings.TrimSuffix(strings.TrimSpace(after), ".")
+	return strings.TrimSuffix(after, ": unknown")
+}
+
+var exitStatus = regexp.MustCompile(`\s*\(exit status \d+\)\s*$`)
 
 // restrictsOOMScoreAdj tells whether a kind config's containerd patches set
 // restrict_oom_score_adj = true.

@@ -310,3 +310,16 @@ func TestRegistryAnswers(t *testing.T) {
 		t.Error("an unresolvable host answers")
 	}
 }
+
+func TestRuntimeReason(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"docker run: " + capsErr + " (exit status 125)", "unable to apply caps: operation not permitted"},
+		{"docker run: " + oomErr + " (exit status 125)", "can't get final child's PID from pipe: EOF"},
+		{"docker run: Error: no space left on device (exit status 125)", "docker run: Error: no space left on device (exit status 125)"},
+	}
+	for _, tt := range tests {
+		if got := runtimeReason(tt.in); got != tt.want {
+			t.Errorf("runtimeReason(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -122,7 +122,8 @@ func (e *Engine) cmdErr(ctx context.Context, args []string, stderr string, err e
 func lastLines(s string, n int) string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
+		// Skip the CLI's usage hint ("Run 'docker run --help' for more information").
+		if l = strings.TrimSpace(l); l != "" && !strings.HasSuffix(l, "for more information") {
 			lines = append(lines, l)
 		}
 	}

@@ -69,7 +69,7 @@ func TestParsers(t *testing.T) {
 		{"podman", func() ([]Image, error) { return parsePodmanImages([]byte(podman)) }, map[string]string{
 			"postgres:17.11-alpine3.24": "sha256:aaa", "localhost/pg:1": "sha256:aaa", "postgres@sha256:eee": "sha256:aaa"}},
 		{"crictl", func() ([]Image, error) { return parseCrictlImages([]byte(crictl)) }, map[string]string{
-			"postgres:17.11-alpine3.24": "sha256:aaa", "registry.k8s.io/pause@sha256:123": "sha256:fff", "registry.k8s.io/pause:3.10": ""}},
+			"postgres:17.11-alpine3.24": "sha256:aaa", "registry.k8s.io/pause@sha256:123": "sha256:fff", "mlops-series.test/only-on-node:1": ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,8 +296,8 @@ func TestLoadToNodes(t *testing.T) {
 		t.Fatalf("engine catalog lacks %s: %v", probeImage, local.Refs())
 	}
 	n := newFakeNode(t)
-	n.put("registry.k8s.io/pause:3.10", "sha256:feed")
-	refs := []string{probeImage, "registry.k8s.io/pause:3.10", "docker.io/library/absent:1", "redis@sha256:0123"}
+	n.put("mlops-series.test/only-on-node:1", "sha256:feed")
+	refs := []string{probeImage, "mlops-series.test/only-on-node:1", "docker.io/library/absent:1", "redis@sha256:0123"}
 
 	steps := []struct {
 		name    string
@@ -306,12 +306,12 @@ func TestLoadToNodes(t *testing.T) {
 		onNode  []string
 		imports int
 	}{
-		{"first up", nil, []string{"docker.io/mlops-series/probe:busybox"}, []string{"registry.k8s.io/pause:3.10"}, 1},
-		{"second up", nil, nil, []string{"docker.io/mlops-series/probe:busybox", "registry.k8s.io/pause:3.10"}, 1},
+		{"first up", nil, []string{"docker.io/mlops-series/probe:busybox"}, []string{"mlops-series.test/only-on-node:1"}, 1},
+		{"second up", nil, nil, []string{"docker.io/mlops-series/probe:busybox", "mlops-series.test/only-on-node:1"}, 1},
 		{"stale on the node", func() {
 			saveState(n.state, slices.DeleteFunc(loadState(n.state), func(i nodeImage) bool { return i.ID == probe.ID }))
 			n.put("docker.io/mlops-series/probe:busybox", "sha256:0ld")
-		}, []string{"docker.io/mlops-series/probe:busybox"}, []string{"registry.k8s.io/pause:3.10"}, 2},
+		}, []string{"docker.io/mlops-series/probe:busybox"}, []string{"mlops-series.test/only-on-node:1"}, 2},
 	}
 	for _, s := range steps {
 		if s.before != nil {
