@@ -15,8 +15,12 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
 
+	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/images"
 )
+
+// The kind provisioner is what up and doctor hand to Input.Kind.
+var _ KindCluster = (*cluster.Kind)(nil)
 
 // fakeKind is a kind cluster whose engine is bin and whose nodes (when exists) answer crictl
 // with crictlJSON.
