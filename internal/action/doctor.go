@@ -70,7 +70,9 @@ func (e *Env) doctor(ctx context.Context, total deploy.Footprint, read string, o
 			return c.Version, nil
 		}
 	case *cluster.Kind:
-		in.KindConfig = mlopsseries.KindConfig()
+		// The config the cluster is made from: the embedded one with --kind-config merged over it.
+		in.KindConfig = p.Config
+		in.Kind = p
 		engine, err := p.Engine(ctx)
 		if err != nil {
 			in.EngineProbe = func(context.Context) (doctor.Engine, error) { return doctor.Engine{}, err }

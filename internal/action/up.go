@@ -71,6 +71,13 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	}
 	e.Metrics.Step(ch.ID(), "cluster", verb, st.Elapsed())
 	st.OK(fmt.Sprintf("cluster %s (%s, Kubernetes %s) %s", cl.Name, cl.Provider, cl.Version, verb))
+	// A local cluster gets the closure's images that the local engine has and its node lacks, so
+	// an up after `images pull` or `images load FILE` needs no registry.
+	if l, ok := e.Provisioner.(cluster.ImageLoader); ok {
+		if err := l.LoadImages(ctx, total.Images); err != nil {
+			return err
+		}
+	}
 
 	// From here on the cluster changes: one run at a time.
 	lctx, unlock, err := e.lockCluster(ctx, cl.CS, "up "+ch.ID(), o.Lock)
