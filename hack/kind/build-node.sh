@@ -18,10 +18,12 @@ archive="$kcache/node-$KUBE_VERSION.tar"
 ROOTFS_IMAGE="mlops-series.local/rootfs:trixie-node"
 GLIBC_IMAGE="mlops-series.local/glibc-base:bookworm"
 
-if docker image inspect "$NODE_IMAGE" >/dev/null 2>&1; then
+# The inputs of the image (this script and its files): a change rebuilds it.
+inputs="$(cat "$here/build-node.sh" "$here/versions.sh" "$here"/node/*.c "$here"/node/files/* | sha256sum | cut -c1-16)"
+if [ "$(docker image inspect -f '{{index .Config.Labels "mlops-series.inputs"}}' "$NODE_IMAGE" 2>/dev/null)" == "$inputs" ]; then
   log "$NODE_IMAGE present"; exit 0
 fi
-if [ -f "$archive" ]; then
+if [ -f "$archive" ] && [ "$(cat "$archive.inputs" 2>/dev/null)" == "$inputs" ]; then
   log "loading $NODE_IMAGE from $archive"; docker load -i "$archive" >/dev/null; exit 0
 fi
 t0=$SECONDS
@@ -67,7 +69,7 @@ STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 DOCKERFILE
 log "building the node base"
-docker build -q -t mlops-series.local/kind-node-base:"$KUBE_VERSION" "$ctx" >/dev/null
+dbuild -q -t mlops-series.local/kind-node-base:"$KUBE_VERSION" "$ctx"
 
 # --- 3. the cluster's own images ------------------------------------------------------------------
 # A glibc base for the cgo-built components: busybox, the loader and the libraries they link.
@@ -87,7 +89,7 @@ if ! docker image inspect "$GLIBC_IMAGE" >/dev/null 2>&1; then
   cp /etc/ssl/certs/ca-certificates.crt "$g/rootfs/etc/ssl/certs/"
   chmod 1777 "$g/rootfs/tmp"
   printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin\n' > "$g/Dockerfile"
-  docker build -q -t "$GLIBC_IMAGE" "$g" >/dev/null
+  dbuild -q -t "$GLIBC_IMAGE" "$g"
 fi
 mapfile -t kimages < <("$kbin/kubeadm" config images list --kubernetes-version "$KUBE_VERSION" 2>/dev/null)
 [ ${#kimages[@]} -ge 5 ] || { log "kubeadm config images list failed"; exit 1; }
@@ -97,7 +99,7 @@ build_bin_image() { # ref binary [entrypoint]
   cp "$kbin/$bin" "$d/"
   { echo "FROM $GLIBC_IMAGE"; echo "COPY $bin /usr/local/bin/$bin"
     [ -n "$entry" ] && echo "ENTRYPOINT [\"$entry\"]"; } > "$d/Dockerfile"
-  docker build -q -t "$ref" "$d" >/dev/null; names+=("$ref")
+  dbuild -q -t "$ref" "$d"; names+=("$ref")
 }
 for ref in "${kimages[@]}"; do
   case "$ref" in
@@ -108,29 +110,29 @@ for ref in "${kimages[@]}"; do
     */coredns:*)
       d="$img/coredns"; mkdir -p "$d"; cp "$kbin/coredns" "$d/"
       printf 'FROM %s\nCOPY coredns /coredns\nENTRYPOINT ["/coredns"]\n' "$GLIBC_IMAGE" > "$d/Dockerfile"
-      docker build -q -t "$ref" "$d" >/dev/null; names+=("$ref") ;;
+      dbuild -q -t "$ref" "$d"; names+=("$ref") ;;
     */pause:*)
       d="$img/pause"; mkdir -p "$d"; cp "$kbin/pause" "$d/"
       printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' > "$d/Dockerfile"
-      docker build -q -t "$ref" "$d" >/dev/null; names+=("$ref")
+      dbuild -q -t "$ref" "$d"; names+=("$ref")
       # kind's containerd config names its own sandbox image.
       docker tag "$ref" registry.k8s.io/pause:3.10; names+=(registry.k8s.io/pause:3.10) ;;
     */kube-proxy:*)
       d="$img/kube-proxy"; mkdir -p "$d"; cp "$kbin/kube-proxy" "$d/kube-proxy.real"
       cp "$here/node/files/kube-proxy-wrapper.sh" "$d/kube-proxy"
       printf 'FROM %s\nCOPY kube-proxy.real kube-proxy /usr/local/bin/\nRUN chmod 0755 /usr/local/bin/kube-proxy /usr/local/bin/kube-proxy.real\n' "$ROOTFS_IMAGE" > "$d/Dockerfile"
-      docker build -q -t "$ref" "$d" >/dev/null; names+=("$ref") ;;
+      dbuild -q -t "$ref" "$d"; names+=("$ref") ;;
     *) log "kubeadm expects an image this script does not build: $ref"; exit 1 ;;
   esac
 done
 d="$img/local-path"; mkdir -p "$d"; cp "$kbin/local-path-provisioner" "$d/"
 printf 'FROM scratch\nCOPY local-path-provisioner /local-path-provisioner\nENTRYPOINT ["/local-path-provisioner"]\n' > "$d/Dockerfile"
-docker build -q -t "mlops-series.local/local-path-provisioner:$LOCAL_PATH_VERSION" "$d" >/dev/null
+dbuild -q -t "mlops-series.local/local-path-provisioner:$LOCAL_PATH_VERSION" "$d"
 names+=("mlops-series.local/local-path-provisioner:$LOCAL_PATH_VERSION")
 d="$img/helper"; mkdir -p "$d/bin"; cp "$(command -v busybox || echo /bin/busybox)" "$d/bin/busybox"
 for a in sh mkdir rm chmod ls; do ln -sf busybox "$d/bin/$a"; done
 printf 'FROM scratch\nCOPY bin/ /bin/\nENV PATH=/bin\n' > "$d/Dockerfile"
-docker build -q -t mlops-series.local/local-path-helper:busybox "$d" >/dev/null
+dbuild -q -t mlops-series.local/local-path-helper:busybox "$d"
 names+=(mlops-series.local/local-path-helper:busybox)
 log "saving ${#names[@]} cluster images"
 docker save -o "$img/all.tar" "${names[@]}"
@@ -144,10 +146,11 @@ docker exec "$cid" sh -c 'containerd >/tmp/containerd.log 2>&1 &
   ctr --namespace=k8s.io images import --all-platforms --no-unpack --digests /kind/images.tar >/dev/null &&
   ctr --namespace=k8s.io images ls -q' >&2
 docker exec "$cid" sh -c 'pkill containerd; for i in $(seq 20); do pgrep containerd >/dev/null || exit 0; sleep 1; done'
+# STOPSIGNAL (SIGRTMIN+3, for systemd) is kept from the base image: docker 20.10 cannot --change it.
 docker commit \
   --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
-  --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change 'ENV container=docker' --change "LABEL mlops-series.inputs=$inputs" \
   "$cid" "$NODE_IMAGE" >/dev/null
 docker rm -f "$cid" >/dev/null; trap - EXIT
 log "built $NODE_IMAGE in $((SECONDS - t0))s; saving it to $archive"
-docker save -o "$archive.tmp" "$NODE_IMAGE" && mv "$archive.tmp" "$archive"
+docker save -o "$archive.tmp" "$NODE_IMAGE" && mv "$archive.tmp" "$archive" && echo "$inputs" > "$archive.inputs"

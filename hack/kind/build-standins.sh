@@ -49,14 +49,24 @@ for n in "${names[@]}"; do
       # Prometheus' Go module versions are v0.<3-digit minor>.<patch> for release v3.<minor>.<patch>.
       v="${ref##*:v}"; major="${v%%.*}"; rest="${v#*.}"; minor="${rest%%.*}"; patch="${rest#*.}"
       modv="v0.$((major * 100 + minor)).$patch"
+      # Its go.mod has replace lines, so `go install pkg@version` refuses it: a wrapper module
+      # requires it and repeats them.
+      mod="$kbuild/prometheus-$modv"; mkdir -p "$mod"
+      if [ ! -f "$mod/go.sum" ]; then
+        gomod_src="$(go mod download -json "github.com/prometheus/prometheus@$modv" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+        { printf 'module mlops-series.local/prometheus-standin\n\ngo 1.26.0\n\nrequire github.com/prometheus/prometheus %s\n\n' "$modv"
+          grep -E '^replace ' "$gomod_src" || true; } > "$mod/go.mod"
+        printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "github.com/prometheus/prometheus/cmd/prometheus"\n\t_ "github.com/prometheus/prometheus/cmd/promtool"\n)\n' > "$mod/tools.go"
+        (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
+      fi
       for c in prometheus promtool; do
-        CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -tags "netgo remove_all_sd enable_kubernetes_sd" \
-          -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v" \
-          "github.com/prometheus/prometheus/cmd/$c@$modv"
+        (cd "$mod" && CGO_ENABLED=0 go build -trimpath -tags "tools netgo remove_all_sd enable_kubernetes_sd" \
+          -ldflags "-s -w -X github.com/prometheus/common/version.Version=$v" -o "$ctx/$c" \
+          "github.com/prometheus/prometheus/cmd/$c")
       done ;;
   esac
   log "building stand-in $short"
-  docker build -q -t "$short" "$ctx" >/dev/null 2>"$ctx/build.err" || { cat "$ctx/build.err" >&2; exit 1; }
+  dbuild -q -t "$short" "$ctx"
   docker save -o "$sdir/$n.tar.tmp" "$short" && mv "$sdir/$n.tar.tmp" "$sdir/$n.tar" && echo "$ref" > "$sdir/$n.ref"
   log "built $short in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$short" | awk '{printf "%d MB", $1/1e6}'))"
 done

@@ -53,3 +53,11 @@ ensure_rootfs() {
     tar -C "$dir" --numeric-owner -c . | docker import - "$image" >/dev/null
   ) 9>"$kcache/rootfs/$name.lock"
 }
+
+# dbuild ARGS...: docker build, quiet when it succeeds (the classic builder of Debian's docker.io
+# warns about its own deprecation on every build); its whole output when it fails.
+dbuild() {
+  local err; err="$(mktemp)"
+  if docker build --force-rm "$@" >/dev/null 2>"$err"; then rm -f "$err"; return 0; fi
+  cat "$err" >&2; rm -f "$err"; return 1
+}
