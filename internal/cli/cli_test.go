@@ -78,7 +78,7 @@ func TestRenderPrintsEveryManifest(t *testing.T) {
 // Bad input gets a clear error and the right exit code, and changes nothing.
 func TestErrors(t *testing.T) {
 	bad := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bad, "series.yaml"), []byte("apiVersion: mlops-series/v1alpha1\nkind: Series\nbaseURL: http://x\nchapters: []\nextra: 1\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(bad, "series.yaml"), []byte("apiVersion: mlops-series/v1alpha1\nkind: Series\ntitle: {ko: 가, en: A}\nchapters: []\nextra: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -169,7 +169,7 @@ func TestDoctorReportsOnStdout(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("exit %d, want 3", code)
 	}
-	for _, want := range []string{"✗ cluster", "kubectl --context gone get nodes", "✓ arch", "read: https://mlops-series.github.io/posts/06-model-registry"} {
+	for _, want := range []string{"✗ cluster", "kubectl --context gone get nodes", "✓ arch", "read: docs/ko/chapter-6.md#overview"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
@@ -182,7 +182,7 @@ func TestUpWithoutEngineIsUnfit(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("exit %d, want 3:\n%s", code, errw)
 	}
-	for _, want := range []string{"no container engine answered", "--context", "read: https://"} {
+	for _, want := range []string{"no container engine answered", "--context", "read: docs/ko/chapter-6.md#overview"} {
 		if !strings.Contains(errw, want) {
 			t.Errorf("output lacks %q:\n%s", want, errw)
 		}

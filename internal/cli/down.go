@@ -29,5 +29,13 @@ func newDownCmd(g *Globals) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&o.All, "all", false, "remove every installed chapter, then the kind cluster if mlops-series created it")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "wait at most this long for each removal (default 3m)")
+	lockFlags(cmd, &o.Lock)
 	return cmd
+}
+
+// lockFlags bind what up and down do when another run holds the cluster lock.
+func lockFlags(cmd *cobra.Command, o *action.LockOptions) {
+	cmd.Flags().DurationVar(&o.Timeout, "lock-timeout", action.DefaultLockTimeout,
+		"wait at most this long for another up or down on the same cluster to finish (it holds the lease kube-system/mlops-series-lock)")
+	cmd.Flags().BoolVar(&o.NoWait, "no-wait", false, "fail at once, naming the holder, when another up or down holds the cluster lock")
 }

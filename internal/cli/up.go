@@ -45,5 +45,6 @@ func newUpCmd(g *Globals) *cobra.Command {
 	metricsFlags(cmd, &mo)
 	f.BoolVar(&g.Recreate, "recreate", false, "with --provisioner terraform: allow a plan that replaces the cluster")
 	f.BoolVar(&ci, "ci", false, "CI mode: longer default waits (image pulls on fresh runners)")
+	lockFlags(cmd, &o.Lock)
 	return cmd
 }
