@@ -28,8 +28,10 @@ for n in "${names[@]}"; do
   ref="$(ref_of "$src")"; [ -n "$ref" ] || { log "no image matching $src in series/images.yaml"; exit 1; }
   # The engine names docker.io images without the registry.
   short="${ref#docker.io/}"; short="${short#library/}"
-  if docker image inspect "$short" >/dev/null 2>&1; then continue; fi
-  if [ -f "$sdir/$n.tar" ] && [ "$(cat "$sdir/$n.ref" 2>/dev/null)" == "$ref" ]; then
+  # The stand-in's inputs (its folder, the reference it stands in for): a change rebuilds it.
+  inputs="$( { echo "$ref"; tar -C "$here/standins/$n" --sort=name --mtime=@0 --owner=0 --group=0 -c . ; } | sha256sum | cut -c1-16)"
+  if [ "$(docker image inspect -f '{{index .Config.Labels "mlops-series.inputs"}}' "$short" 2>/dev/null)" == "$inputs" ]; then continue; fi
+  if [ -f "$sdir/$n.tar" ] && [ "$(cat "$sdir/$n.inputs" 2>/dev/null)" == "$inputs" ]; then
     docker load -i "$sdir/$n.tar" >/dev/null && continue
   fi
   t0=$SECONDS
@@ -66,7 +68,7 @@ for n in "${names[@]}"; do
       done ;;
   esac
   log "building stand-in $short"
-  dbuild -q -t "$short" "$ctx"
-  docker save -o "$sdir/$n.tar.tmp" "$short" && mv "$sdir/$n.tar.tmp" "$sdir/$n.tar" && echo "$ref" > "$sdir/$n.ref"
+  dbuild -q --label "mlops-series.inputs=$inputs" -t "$short" "$ctx"
+  docker save -o "$sdir/$n.tar.tmp" "$short" && mv "$sdir/$n.tar.tmp" "$sdir/$n.tar" && echo "$inputs" > "$sdir/$n.inputs"
   log "built $short in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$short" | awk '{printf "%d MB", $1/1e6}'))"
 done
