@@ -80,7 +80,13 @@ type Post struct {
 	URL string `yaml:"url"`
 	// Section is the anchor of the post's introduction (used for the cluster and preflight steps).
 	Section string `yaml:"section"`
+	// Date is the post's publication date, YYYY-MM-DD: the date of its Jekyll draft
+	// (`docs --jekyll`), which names the file YYYY-MM-DD-slug.md. Optional.
+	Date string `yaml:"date"`
 }
+
+// PostDateLayout is the layout of Post.Date (time.Parse).
+const PostDateLayout = "2006-01-02"
 
 // Link returns the post URL with an anchor ("#x" or "x"); an empty anchor gives the post itself.
 func (p Post) Link(anchor string) string {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -44,6 +45,11 @@ func validateChapter(c *Chapter) []problem {
 	if c.Post.URL != "" {
 		if u, err := url.Parse(c.Post.URL); err != nil || u.Scheme != "https" || u.Host == "" {
 			add("post.url", "must be the https URL of the published post (or left out until it is published), got %q", c.Post.URL)
+		}
+	}
+	if c.Post.Date != "" {
+		if _, err := time.Parse(PostDateLayout, c.Post.Date); err != nil {
+			add("post.date", "must be the post's date as YYYY-MM-DD, got %q", c.Post.Date)
 		}
 	}
 	checkAnchor := func(p, a string, required bool) {
