@@ -294,7 +294,7 @@ func TestInterruptedUpConverges(t *testing.T) {
 	if err := e.Down(ctx, "", DownOptions{All: true, Timeout: 2 * time.Minute}); err != nil {
 		t.Fatalf("down --all: %v\n%s", err, e.out)
 	}
-	if !strings.Contains(e.out.String(), "was not created by mlops-series: left as it is") {
+	if !strings.Contains(e.out.String(), "(existing) left as it is: not deleting cluster of context") {
 		t.Errorf("down --all output:\n%s", e.out)
 	}
 	assertGone(t, tenv)

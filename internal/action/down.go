@@ -2,6 +2,7 @@ package action
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,7 +44,7 @@ func (e *Env) Down(ctx context.Context, name string, o DownOptions) error {
 	}
 	cl, err := e.Provisioner.Connect(ctx)
 	if err != nil {
-		if o.All && strings.Contains(err.Error(), "does not exist") {
+		if o.All && errors.Is(err, cluster.ErrNotExist) {
 			e.UI.Printf("nothing to do: %v\n", err)
 			return nil
 		}
@@ -95,17 +96,26 @@ func (e *Env) downLocked(ctx context.Context, cl *cluster.Cluster, target string
 		delete(entries, id)
 	}
 	if o.All {
-		if cl.Provider != "kind" {
-			e.UI.Printf("cluster %s was not created by mlops-series: left as it is\n", cl.Name)
-			return nil
-		}
-		st := e.UI.Start("delete kind cluster " + cl.Name)
-		if err := e.Provisioner.Delete(ctx); err != nil {
-			st.Fail("kind cluster "+cl.Name+" kept", "")
-			return err
-		}
-		st.OK("kind cluster " + cl.Name + " deleted (it was created by mlops-series)")
+		return e.deleteCluster(ctx, cl)
 	}
+	return nil
+}
+
+// deleteCluster deletes the cluster when its provisioner's record says mlops-series created it
+// (kind: the marker ConfigMap; terraform: its state); a cluster it did not create is left as it is.
+func (e *Env) deleteCluster(ctx context.Context, cl *cluster.Cluster) error {
+	what := fmt.Sprintf("cluster %s (%s)", cl.Name, e.Provisioner.Name())
+	st := e.UI.Start("delete " + what)
+	err := e.Provisioner.Delete(ctx)
+	switch {
+	case errors.Is(err, cluster.ErrNotCreated):
+		st.Skip(fmt.Sprintf("%s left as it is: %v", what, err))
+		return nil
+	case err != nil:
+		st.Fail(what+" kept", "")
+		return err
+	}
+	st.OK(what + " deleted (it was created by mlops-series)")
 	return nil
 }
 

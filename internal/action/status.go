@@ -58,7 +58,7 @@ func (e *Env) Status(ctx context.Context, name string) (*StatusReport, error) {
 		return nil, err
 	}
 	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
-	rep := &StatusReport{Cluster: cl.Name, Provider: cl.Provider, Version: cl.Version, Chapters: []ChapterStatus{}}
+	rep := &StatusReport{Cluster: cl.Name, Provider: string(cl.Provider), Version: cl.Version, Chapters: []ChapterStatus{}}
 	ids := deploy.Installed(entries)
 	if e.Lib != nil {
 		sort.Slice(ids, func(i, j int) bool { return chapterNum(ids[i]) < chapterNum(ids[j]) })

@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -13,10 +14,40 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 )
 
+// Provider names the provisioner that reached a cluster.
+type Provider string
+
+// The provisioners.
+const (
+	ProviderKind      Provider = "kind"
+	ProviderTerraform Provider = "terraform"
+	ProviderExisting  Provider = "existing"
+)
+
+// Sentinel errors of the provisioners; match them with errors.Is.
+var (
+	// ErrNotExist: the cluster does not exist (Connect never creates one).
+	ErrNotExist = errors.New("cluster does not exist")
+	// ErrNotCreated: mlops-series did not create the cluster, so Delete leaves it as it is.
+	ErrNotCreated = errors.New("cluster not created by mlops-series")
+)
+
+// kindError is an error that also matches a sentinel (errors.Is) while keeping its own message
+// and its own wrapped cause.
+type kindError struct {
+	err, kind error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// withKind makes err match the sentinel kind.
+func withKind(kind, err error) error { return &kindError{err: err, kind: kind} }
+
 // Cluster is a reachable cluster.
 type Cluster struct {
-	// Provider is "kind" or "existing".
-	Provider string
+	// Provider is the provisioner that reached it.
+	Provider Provider
 	// Name is the kind cluster name, or the kubeconfig context.
 	Name string
 	// Kubeconfig is a file path (may be empty: client-go's default loading rules), Context its context.
@@ -38,13 +69,15 @@ type Provisioner interface {
 	Ensure(ctx context.Context) (*Cluster, error)
 	// Connect returns the cluster if it exists and answers; it never creates anything.
 	Connect(ctx context.Context) (*Cluster, error)
-	// Delete removes the cluster, only if this tool created it.
+	// Delete removes the cluster, only if this tool created it (as the provisioner's own record
+	// says: the marker ConfigMap, the Terraform state); otherwise it returns an error matching
+	// ErrNotCreated and leaves the cluster as it is.
 	Delete(ctx context.Context) error
 }
 
 // Connect loads a kubeconfig (path may be empty for the default loading rules) and context
 // (empty: the current context), and checks that the API server answers.
-func connect(ctx context.Context, provider, kubeconfig, kubeContext string) (*Cluster, error) {
+func connect(ctx context.Context, provider Provider, kubeconfig, kubeContext string) (*Cluster, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		if _, err := os.Stat(kubeconfig); err != nil {
@@ -140,10 +173,10 @@ func (e *Existing) Ensure(ctx context.Context) (*Cluster, error) { return e.Conn
 
 // Connect implements Provisioner.
 func (e *Existing) Connect(ctx context.Context) (*Cluster, error) {
-	return connect(ctx, "existing", e.Kubeconfig, e.Context)
+	return connect(ctx, ProviderExisting, e.Kubeconfig, e.Context)
 }
 
 // Delete refuses: mlops-series never deletes a cluster it did not create.
 func (e *Existing) Delete(context.Context) error {
-	return fmt.Errorf("not deleting cluster of context %q: mlops-series deletes only the kind cluster it created", e.Context)
+	return withKind(ErrNotCreated, fmt.Errorf("not deleting cluster of context %q: mlops-series deletes only the kind cluster it created", e.Context))
 }

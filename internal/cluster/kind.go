@@ -183,7 +183,7 @@ func (k *Kind) Ensure(ctx context.Context) (*Cluster, error) {
 	}
 	c.Created = created
 	if created {
-		if err := mark(ctx, c, "kind"); err != nil {
+		if err := mark(ctx, c, ProviderKind); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +243,7 @@ func (k *Kind) Connect(ctx context.Context) (*Cluster, error) {
 		return nil, err
 	}
 	if !exists {
-		return nil, fmt.Errorf("kind cluster %s does not exist: `mlops-series up CHAPTER` creates it", k.clusterName())
+		return nil, withKind(ErrNotExist, fmt.Errorf("kind cluster %s does not exist: `mlops-series up CHAPTER` creates it", k.clusterName()))
 	}
 	return k.connect(ctx, p)
 }
@@ -277,7 +277,7 @@ func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, 
 	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	c, err := connect(ctx, "kind", path, "kind-"+k.clusterName())
+	c, err := connect(ctx, ProviderKind, path, "kind-"+k.clusterName())
 	if err != nil {
 		return nil, err
 	}
@@ -287,11 +287,11 @@ func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, 
 
 // mark records in the cluster that mlops-series created it, and with which provisioner (so that
 // `down --all` deletes it the same way).
-func mark(ctx context.Context, c *Cluster, provisioner string) error {
+func mark(ctx context.Context, c *Cluster, provisioner Provider) error {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: MarkerName, Namespace: MarkerNamespace,
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "mlops-series"}},
-		Data: map[string]string{"createdBy": "mlops-series", "provisioner": provisioner,
+		Data: map[string]string{"createdBy": "mlops-series", "provisioner": string(provisioner),
 			"createdAt": time.Now().UTC().Format(time.RFC3339)},
 	}
 	_, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Create(ctx, cm, metav1.CreateOptions{})
@@ -301,22 +301,41 @@ func mark(ctx context.Context, c *Cluster, provisioner string) error {
 	return nil
 }
 
+// Marker is what the marker ConfigMap says.
+type Marker struct {
+	// Provisioner is the one that created the cluster.
+	Provisioner Provider
+	CreatedAt   string
+}
+
+// ReadMarker reads the marker of c; without one, the error matches ErrNotCreated.
+func ReadMarker(ctx context.Context, c *Cluster) (*Marker, error) {
+	cm, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, withKind(ErrNotCreated, fmt.Errorf("cluster %s has no %s/%s marker: %w", c.Name, MarkerNamespace, MarkerName, err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read marker of cluster %s: %w", c.Name, err)
+	}
+	return &Marker{Provisioner: Provider(cm.Data["provisioner"]), CreatedAt: cm.Data["createdAt"]}, nil
+}
+
 // Delete deletes the kind cluster, but only when the marker says this tool created it.
 func (k *Kind) Delete(ctx context.Context) error {
 	c, err := k.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	marker, err := c.CS.CoreV1().ConfigMaps(MarkerNamespace).Get(ctx, MarkerName, metav1.GetOptions{})
-	if err == nil && marker.Data["provisioner"] == "terraform" {
-		return fmt.Errorf("not deleting kind cluster %s with the kind library: Terraform created it, and its state would go stale; run `mlops-series down --all --provisioner terraform`", k.clusterName())
+	marker, err := ReadMarker(ctx, c)
+	if errors.Is(err, ErrNotCreated) {
+		return withKind(ErrNotCreated, fmt.Errorf("not deleting kind cluster %s: it was not created by mlops-series (no %s/%s marker); delete it yourself with `kind delete cluster --name %s`",
+			k.clusterName(), MarkerNamespace, MarkerName, k.clusterName()))
 	}
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("not deleting kind cluster %s: it was not created by mlops-series (no %s/%s marker); delete it yourself with `kind delete cluster --name %s`",
-				k.clusterName(), MarkerNamespace, MarkerName, k.clusterName())
-		}
-		return fmt.Errorf("read marker of kind cluster %s: %w", k.clusterName(), err)
+		return err
+	}
+	if marker.Provisioner == ProviderTerraform {
+		return fmt.Errorf("not deleting kind cluster %s with the kind library: Terraform created it, and its state would go stale; run `mlops-series down --all --provisioner terraform`", k.clusterName())
 	}
 	p, err := k.provider(ctx)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 // fakeEngine writes an executable named name into dir that behaves like a container engine CLI
@@ -87,7 +89,7 @@ func TestEngineFound(t *testing.T) {
 
 func TestExistingNeverDeletes(t *testing.T) {
 	e := &Existing{Context: "prod"}
-	if err := e.Delete(context.Background()); err == nil || !strings.Contains(err.Error(), "only the kind cluster it created") {
+	if err := e.Delete(context.Background()); !errors.Is(err, ErrNotCreated) || !strings.Contains(err.Error(), "only the kind cluster it created") {
 		t.Fatalf("Delete = %v", err)
 	}
 	if _, err := e.Connect(context.Background()); err == nil {
@@ -118,4 +120,20 @@ func TestLoadImagesHook(t *testing.T) {
 	}
 	var _ ImageLoader = k
 	var _ ImageLoader = &Terraform{}
+}
+
+// The marker says which provisioner created a cluster; no marker matches ErrNotCreated.
+func TestReadMarker(t *testing.T) {
+	ctx := context.Background()
+	c := &Cluster{Name: "lab", CS: fake.NewClientset()}
+	if _, err := ReadMarker(ctx, c); !errors.Is(err, ErrNotCreated) {
+		t.Fatalf("ReadMarker without a marker: %v", err)
+	}
+	if err := mark(ctx, c, ProviderTerraform); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ReadMarker(ctx, c)
+	if err != nil || m.Provisioner != ProviderTerraform || m.CreatedAt == "" {
+		t.Fatalf("ReadMarker = %+v, %v", m, err)
+	}
 }

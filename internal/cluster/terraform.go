@@ -166,7 +166,7 @@ func (t *Terraform) Ensure(ctx context.Context) (*Cluster, error) {
 	// The module's one resource is the cluster: a plan that adds a resource creates it.
 	c.Created = plan.Add > 0
 	if c.Created {
-		if err := mark(ctx, c, "terraform"); err != nil {
+		if err := mark(ctx, c, ProviderTerraform); err != nil {
 			return nil, err
 		}
 	}
@@ -193,9 +193,9 @@ func (t *Terraform) Connect(ctx context.Context) (*Cluster, error) {
 func (t *Terraform) connectOutputs(ctx context.Context, workdir string, out map[string]string) (*Cluster, error) {
 	kubeconfig, kubeContext := out["kubeconfig_path"], out["context"]
 	if kubeconfig == "" || kubeContext == "" {
-		return nil, fmt.Errorf("terraform state in %s has no cluster (outputs kubeconfig_path and context are empty): `mlops-series up CHAPTER` creates it", workdir)
+		return nil, withKind(ErrNotExist, fmt.Errorf("terraform state in %s has no cluster (outputs kubeconfig_path and context are empty): `mlops-series up CHAPTER` creates it", workdir))
 	}
-	c, err := connect(ctx, "terraform", kubeconfig, kubeContext)
+	c, err := connect(ctx, ProviderTerraform, kubeconfig, kubeContext)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (t *Terraform) Delete(ctx context.Context) error {
 		return err
 	}
 	if out["context"] == "" {
-		return fmt.Errorf("not deleting kind cluster %s: the terraform state in %s has no cluster, so mlops-series did not create one with terraform", t.clusterName(), workdir)
+		return withKind(ErrNotCreated, fmt.Errorf("not deleting kind cluster %s: the terraform state in %s has no cluster, so mlops-series did not create one with terraform", t.clusterName(), workdir))
 	}
 	// Refresh the working copy: destroy runs the module (its provider, its variables) too.
 	if _, err := t.prepare(); err != nil {

@@ -552,7 +552,7 @@ func TestTerraformProvisioner(t *testing.T) {
 		// kind module would make the provider write it, under kind's context name.
 		writeKubeconfigAs(t, env.Kubeconfig, env.Context, filepath.Join(stateDir, "kind-lab.kubeconfig"), "kind-lab")
 
-		if _, err := tp.Connect(ctx); err == nil || !strings.Contains(err.Error(), "has no cluster") {
+		if _, err := tp.Connect(ctx); !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "has no cluster") {
 			t.Fatalf("Connect before Ensure: %v", err)
 		}
 		var c *Cluster
@@ -597,7 +597,7 @@ func TestTerraformProvisioner(t *testing.T) {
 		if _, err := tp.Connect(ctx); err == nil || !strings.Contains(err.Error(), "has no cluster") {
 			t.Errorf("Connect after Delete: %v", err)
 		}
-		if err := tp.Delete(ctx); err == nil || !strings.Contains(err.Error(), "not deleting kind cluster lab") {
+		if err := tp.Delete(ctx); !errors.Is(err, ErrNotCreated) || !strings.Contains(err.Error(), "not deleting kind cluster lab") {
 			t.Errorf("second Delete: %v", err)
 		}
 		// The next subtest creates "the cluster" again.
