@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -29,13 +30,16 @@ func componentInfo(ctx context.Context, e *action.Env) (map[string][]docs.Compon
 }
 
 func newDocsCmd(g *Globals) *cobra.Command {
-	var dir string
-	var check bool
+	var dir, jekyll string
+	var check, force bool
 	cmd := &cobra.Command{
 		Use:   "docs",
-		Short: "Generate docs/ko and docs/en from the chapter specs; --check fails when docs/ is stale",
+		Short: "Generate docs/ko and docs/en from the chapter specs; --check fails when docs/ is stale; --jekyll DIR writes the Korean post drafts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if force && jekyll == "" {
+				return fmt.Errorf("docs: --force replaces edited post drafts, so it needs --jekyll DIR")
+			}
 			e, err := g.env()
 			if err != nil {
 				return err
@@ -43,6 +47,9 @@ func newDocsCmd(g *Globals) *cobra.Command {
 			info, err := componentInfo(cmd.Context(), e)
 			if err != nil {
 				return err
+			}
+			if jekyll != "" {
+				return writeJekyll(cmd, e, info, jekyll, force)
 			}
 			files, err := docs.Generate(e.Lib, info)
 			if err != nil {
@@ -64,5 +71,31 @@ func newDocsCmd(g *Globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "docs", "the docs folder")
 	cmd.Flags().BoolVar(&check, "check", false, "do not write: fail when the folder differs from what the specs generate")
+	cmd.Flags().StringVar(&jekyll, "jekyll", "", "write each available chapter's Korean post draft (YYYY-MM-DD-slug.md, date from post.date) into `DIR`, e.g. the blog's _posts")
+	cmd.Flags().BoolVar(&force, "force", false, "with --jekyll: also replace drafts edited since they were generated")
+	cmd.MarkFlagsMutuallyExclusive("jekyll", "check")
+	cmd.MarkFlagsMutuallyExclusive("jekyll", "dir")
 	return cmd
+}
+
+// writeJekyll writes the post drafts into dir and lists each on stdout with what happened to it;
+// chapters without a post date are named on stderr.
+func writeJekyll(cmd *cobra.Command, e *action.Env, info map[string][]docs.ComponentInfo, dir string, force bool) error {
+	// No spec names the repository yet: links into its docs are kept as text.
+	files, skipped, err := docs.Jekyll(e.Lib, info, docs.JekyllOptions{})
+	if err != nil {
+		return err
+	}
+	for _, id := range skipped {
+		fmt.Fprintf(cmd.ErrOrStderr(), "skipped %s: series/%s/chapter.yaml sets no post.date\n", id, e.Lib.Chapters[id].Dir)
+	}
+	res, err := docs.WriteJekyll(dir, files, force)
+	out := cmd.OutOrStdout()
+	for _, name := range res.Written {
+		fmt.Fprintf(out, "wrote     %s\n", filepath.Join(dir, name))
+	}
+	for _, name := range res.Unchanged {
+		fmt.Fprintf(out, "unchanged %s\n", filepath.Join(dir, name))
+	}
+	return err
 }

@@ -75,6 +75,8 @@ type chapterPage struct {
 	ch      *series.Chapter
 	closure []*series.Chapter
 	rows    []row
+	// post renders the chapter as its own blog post (Jekyll): its sections are on the page itself.
+	post bool
 }
 
 // row is one component of the closure: the spec and the rendered info.

@@ -51,34 +51,45 @@ func (p *chapterPage) render(t texts) string {
 	} else {
 		fmt.Fprintf(&b, "- %s: %s\n", t.postLine, t.postNone("#"+slug(t.sectionsHeading)))
 	}
+	p.renderRelations(&b, t)
+	p.renderBody(&b, t)
+	return b.String()
+}
+
+// renderRelations lists, as Markdown list items, the chapters this one requires and the next one.
+func (p *chapterPage) renderRelations(b *strings.Builder, t texts) {
+	ch := p.ch
 	if len(ch.Requires) == 0 {
-		fmt.Fprintf(&b, "- %s: %s\n", t.requires, t.requiresNone)
+		fmt.Fprintf(b, "- %s: %s\n", t.requires, t.requiresNone)
 	} else {
 		links := make([]string, 0, len(ch.Requires))
 		for _, r := range ch.Requires {
 			links = append(links, p.chapterLink(t, r))
 		}
-		fmt.Fprintf(&b, "- %s: %s\n", t.requires, strings.Join(links, ", "))
+		fmt.Fprintf(b, "- %s: %s\n", t.requires, strings.Join(links, ", "))
 	}
-	if next, ok, avail := p.lib.Next(id); !ok {
-		fmt.Fprintf(&b, "- %s: %s\n", t.next, t.nextNone)
+	if next, ok, avail := p.lib.Next(ch.ID()); !ok {
+		fmt.Fprintf(b, "- %s: %s\n", t.next, t.nextNone)
 	} else if avail {
-		fmt.Fprintf(&b, "- %s: %s\n", t.next, p.chapterLink(t, next.ID()))
+		fmt.Fprintf(b, "- %s: %s\n", t.next, p.chapterLink(t, next.ID()))
 	} else {
-		fmt.Fprintf(&b, "- %s: %s · %s *(%s)*\n", t.next, t.chapter(next.Number), next.Title.Lang(t.lang), t.coming)
+		fmt.Fprintf(b, "- %s: %s · %s *(%s)*\n", t.next, t.chapter(next.Number), next.Title.Lang(t.lang), t.coming)
 	}
+}
 
+// renderBody writes the parts shared by the chapter's docs page and its post draft: what it
+// deploys (or how it builds the cluster), the diagram, commands, checks, steps and sections.
+func (p *chapterPage) renderBody(b *strings.Builder, t texts) {
 	if len(p.rows) == 0 {
-		renderInfra(&b, ch, t)
+		renderInfra(b, p.ch, t)
 	} else {
-		p.renderDeploys(&b, t)
-		p.renderDiagram(&b, t)
+		p.renderDeploys(b, t)
+		p.renderDiagram(b, t)
 	}
-	p.renderCommands(&b, t)
-	p.renderChecks(&b, t)
-	p.renderSteps(&b, t)
-	p.renderSections(&b, t)
-	return b.String()
+	p.renderCommands(b, t)
+	p.renderChecks(b, t)
+	p.renderSteps(b, t)
+	p.renderSections(b, t)
 }
 
 // chapterLink links an available chapter's page by ID.
@@ -285,12 +296,15 @@ func (p *chapterPage) renderSteps(b *strings.Builder, t texts) {
 // sectionLink links a section of chapter c, showing its anchor: in c's post when its spec sets the
 // post's URL, else on c's page, whose "sections" part has the anchor (see renderSections). No
 // anchor links the post, or the page's sections.
+//
+// In the chapter's own post (p.post), its own sections are headings of the page itself.
 func (p *chapterPage) sectionLink(c *series.Chapter, anchor string, t texts) string {
 	a := strings.TrimPrefix(anchor, "#")
+	elsewhere := c.Post.URL != "" && !(p.post && c == p.ch)
 	switch {
-	case c.Post.URL != "" && a == "":
+	case elsewhere && a == "":
 		return fmt.Sprintf("[%s](%s)", t.post, c.Post.URL)
-	case c.Post.URL != "":
+	case elsewhere:
 		return fmt.Sprintf("[#%s](%s)", a, c.Post.Link(a))
 	}
 	page := ""
@@ -332,7 +346,7 @@ func (p *chapterPage) renderSections(b *strings.Builder, t texts) {
 		add(c.Section, t.checkItem(c.Name), c.About.Lang(t.lang))
 	}
 	fmt.Fprintf(b, "\n## %s\n\n", t.sectionsHeading)
-	if ch.Post.URL != "" {
+	if ch.Post.URL != "" || p.post {
 		fmt.Fprintf(b, "%s\n", t.sectionsIntroPost)
 	} else {
 		fmt.Fprintf(b, "%s\n", t.sectionsIntro)
@@ -346,7 +360,7 @@ func (p *chapterPage) renderSections(b *strings.Builder, t texts) {
 		for _, it := range items[a] {
 			fmt.Fprintf(b, "- %s\n", strings.Join(strings.Fields(it), " "))
 		}
-		if ch.Post.URL != "" {
+		if ch.Post.URL != "" && !p.post {
 			fmt.Fprintf(b, "- [%s](%s)\n", t.readInPost, ch.Post.Link(a))
 		}
 	}
