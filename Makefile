@@ -55,8 +55,15 @@ actionlint:
 vuln:
 	$(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION) -db file://$(VULNDB) ./cmd/...
 
+# The fast loop (under a minute): -short skips the control-plane layer (testenv.Require) and the
+# native-tool layer (nativetest), which `make integration` runs.
 unit:
-	go test -count=1 ./...
+	go test -short -count=1 ./...
+
+# The control-plane and native-tool layers (and the unit tests again: they take seconds).
+.PHONY: integration
+integration:
+	go test -count=1 -timeout 30m ./...
 
 # Each chapter's examples run in the venv of the tool they use.
 pytest:

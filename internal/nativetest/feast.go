@@ -107,6 +107,7 @@ func (r *RedisServer) ConnectionString() string {
 // password is on no command line). It waits until AUTH + PING answer; stopped in t.Cleanup.
 func Redis(t testing.TB, bin, dir string) *RedisServer {
 	t.Helper()
+	SkipShort(t)
 	pw := make([]byte, 12)
 	_, _ = rand.Read(pw)
 	password := hex.EncodeToString(pw)
@@ -184,6 +185,7 @@ func redisPing(port int, password string) error {
 // redisServer finds redis-server, skipping (or under CI=true failing) t without it.
 func redisServer(t testing.TB) string {
 	t.Helper()
+	SkipShort(t)
 	for _, p := range []string{RedisServerBin, "redis-server"} {
 		if path, err := exec.LookPath(p); err == nil {
 			return path

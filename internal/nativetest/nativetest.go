@@ -36,10 +36,20 @@ func Venv(name string) string {
 	return filepath.Join(cache, "venvs", name)
 }
 
+// SkipShort skips t under -short (the fast loop, `make unit`): the real tools take seconds to
+// start each, so the native layer runs in `make integration`. Every lookup of a tool calls it.
+func SkipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("native-tool test: skipped under -short (`make integration` runs it)")
+	}
+}
+
 // Tool returns the path of executable name in the named venv, skipping (or, under CI=true,
 // failing) t without it.
 func Tool(t testing.TB, venv, name string) string {
 	t.Helper()
+	SkipShort(t)
 	p := filepath.Join(Venv(venv), "bin", name)
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
 		msg := fmt.Sprintf("%s not found in venv %s: run `bash hack/setup-venv.sh %s` (or `make deps`)", name, Venv(venv), venv)
@@ -55,6 +65,7 @@ func Tool(t testing.TB, venv, name string) string {
 // statsd exporter), skipping t without it, or failing it under CI=true.
 func CacheTool(t testing.TB, name string) string {
 	t.Helper()
+	SkipShort(t)
 	cache := os.Getenv("MLOPS_CACHE")
 	if cache == "" {
 		base, _ := os.UserCacheDir()
@@ -138,6 +149,7 @@ func (s *Server) Tail(n int) string {
 // url+health answers 200 (up to 2 minutes). It is stopped in t.Cleanup.
 func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...string) *Server {
 	t.Helper()
+	SkipShort(t)
 	logPath := filepath.Join(dir, name+".log")
 	lf, err := os.Create(logPath)
 	if err != nil {

@@ -17,6 +17,7 @@ const debianInstallHint = "run `bash hack/install-debian.sh` (apt-get installs p
 // on PATH), skipping (or, under CI=true, failing) t without it.
 func DebianTool(t testing.TB, name string) string {
 	t.Helper()
+	SkipShort(t)
 	for _, p := range []string{filepath.Join("/usr/bin", name), name} {
 		if found, err := exec.LookPath(p); err == nil {
 			return found

@@ -226,9 +226,13 @@ func findBinaries(dir string) (map[string]string, error) {
 
 // Require starts an environment for t and stops it in t.Cleanup, logging the tail of every
 // process's log first if t failed. Missing binaries skip t, except under CI=true, where they
-// fail it: a CI run that skips the control-plane tests has not tested anything.
+// fail it: a CI run that skips the control-plane tests has not tested anything. Under -short (the
+// fast loop, `make unit`) t is skipped: the control-plane layer runs in `make integration`.
 func Require(t testing.TB, opts Options) *Env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("control-plane test: skipped under -short (`make integration` runs it)")
+	}
 	e, err := Start(t.Context(), opts)
 	if err != nil {
 		var missing *MissingBinariesError
