@@ -23,7 +23,7 @@ BIN := bin/mlops-series
 .PHONY: build test deps lint unit pytest docs docs-check actionlint vuln up clean kind-images kind-test
 
 build:
-	go build -trimpath -o $(BIN) ./cmd/mlops-series
+	go build -trimpath -ldflags "-X github.com/mlops-series/mlops-series/internal/cli.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) -X github.com/mlops-series/mlops-series/internal/cli.Commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o $(BIN) ./cmd/mlops-series
 
 # The README's main job: bring up chapter 6 on a local kind cluster (needs Docker or Podman).
 up: build

@@ -8,8 +8,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=v0.1.0".
-var Version = "dev"
+// Version and Commit are stamped at build time by `make build`:
+// -ldflags "-X github.com/mlops-series/mlops-series/internal/cli.Version=v0.1.0 -X ....Commit=abc1234".
+var (
+	Version = "dev"
+	Commit  = ""
+)
 
 func newVersionCmd(g *Globals) *cobra.Command {
 	return &cobra.Command{
@@ -18,6 +22,9 @@ func newVersionCmd(g *Globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := map[string]string{"mlops-series": Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
+			if Commit != "" {
+				info["commit"] = Commit
+			}
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				for _, d := range bi.Deps {
 					switch d.Path {
@@ -29,7 +36,11 @@ func newVersionCmd(g *Globals) *cobra.Command {
 			if g.Output != "text" {
 				return g.printData(cmd, info)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "mlops-series %s (%s, %s)\n", info["mlops-series"], info["go"], info["platform"])
+			commit := ""
+			if Commit != "" {
+				commit = "commit " + Commit + ", "
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "mlops-series %s (%s%s, %s)\n", info["mlops-series"], commit, info["go"], info["platform"])
 			for _, k := range []string{"helm.sh/helm/v4", "k8s.io/client-go", "sigs.k8s.io/kind"} {
 				if v, ok := info[k]; ok {
 					fmt.Fprintf(cmd.OutOrStdout(), "  %s %s\n", k, v)
