@@ -31,7 +31,7 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 	e.header(ch)
 	needCluster := o.ClusterRequested
 	for _, c := range ch.Checks {
-		if c.NeedsEndpoint() {
+		if check.NeedsEndpoint(c) {
 			if _, ok := o.Endpoints[c.Component]; !ok {
 				needCluster = true
 			}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	mlopsseries "github.com/mlops-series/mlops-series"
+	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/metrics"
@@ -66,7 +67,7 @@ func (s *syncBuffer) Reset() {
 
 func newCPEnv(t *testing.T, tenv *testenv.Env) *cpEnv {
 	t.Helper()
-	lib, err := series.Load(os.DirFS("../../series"), "series")
+	lib, err := series.Load(os.DirFS("../../series"), "series", check.Validation())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ components:
 checks:
   - {name: pods, type: pods, section: "#api"}
 `)}
-	lib, err := series.Load(fsys, "test")
+	lib, err := series.Load(fsys, "test", check.Validation())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 func seriesWithOverrides(t *testing.T, overrides map[string]string) *series.Library {
 	t.Helper()
 	fsys := seriesCopy(t)
-	lib, err := series.Load(fsys, "test")
+	lib, err := series.Load(fsys, "test", check.Validation())
 	if err != nil {
 		t.Fatal(err)
 	}

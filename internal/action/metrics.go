@@ -122,7 +122,7 @@ func (e *Env) newRunner(ctx context.Context, cl *cluster.Cluster, ch *series.Cha
 		return r, nil
 	}
 	r.CS, r.REST = cl.CS, cl.REST
-	if hasCheck(ch, series.CheckPromQL) {
+	if hasCheck(ch, check.TypePromQL) {
 		if _, viaEndpoint := endpoints["prometheus"]; !viaEndpoint {
 			ns, err := e.scrapedNamespaces(ctx, cl)
 			if err != nil {

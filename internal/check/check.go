@@ -58,6 +58,8 @@ type Runner struct {
 	Lib *series.Library
 	// UI shows, with -v, what the libraries log while a check runs (nil: kept for Result.Log only).
 	UI *ui.UI
+	// Types is the table of check types (nil: Builtin).
+	Types Types
 	// ScrapedNamespaces, when set, makes a promql check require every one of these namespaces
 	// (the installed chapters' components that expose metrics) to have scrape targets, all up.
 	ScrapedNamespaces []string
@@ -106,11 +108,20 @@ type skipError struct{ reason string }
 func (s *skipError) Error() string { return "skipped: " + s.reason }
 
 func (r *Runner) dispatch(ctx context.Context, ch *series.Chapter, c series.Check) (string, string, error) {
-	if !c.NeedsEndpoint() {
+	types := r.Types
+	if types == nil {
+		types = Builtin()
+	}
+	typ, ok := types[c.Type]
+	if !ok || typ.Run == nil {
+		return "", "", fmt.Errorf("check type %q is not implemented by this binary", c.Type)
+	}
+	in := Input{Chapter: ch, Check: c}
+	if !typ.Endpoint {
 		if r.CS == nil {
 			return "", "", &skipError{reason: r.NoCluster}
 		}
-		msg, err := r.kubernetes(ctx, ch, c)
+		msg, err := typ.Run(ctx, r, in)
 		return msg, "", err
 	}
 	base, via, stop, err := r.endpoint(ctx, ch, c)
@@ -118,36 +129,12 @@ func (r *Runner) dispatch(ctx context.Context, ch *series.Chapter, c series.Chec
 		return "", via, err
 	}
 	defer stop()
-	hc := r.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+	in.HTTP, in.Base = r.HTTP, base
+	if in.HTTP == nil {
+		in.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
-	msg, err := r.typed(ctx, hc, ch, c, base)
+	msg, err := typ.Run(ctx, r, in)
 	return msg, via, err
-}
-
-// kubernetes runs the checks that only talk to the Kubernetes API.
-func (r *Runner) kubernetes(ctx context.Context, ch *series.Chapter, c series.Check) (string, error) {
-	switch c.Type {
-	case series.CheckPods:
-		if c.Component == "" {
-			return Pods(ctx, r.CS, ch, ch.Components)
-		}
-		owner, comp, err := r.component(ch, c.Component)
-		if err != nil {
-			return "", err
-		}
-		return Pods(ctx, r.CS, owner, []series.Component{comp})
-	case series.CheckNodes:
-		return Nodes(ctx, r.CS)
-	case series.CheckCoreDNS:
-		return CoreDNS(ctx, r.CS)
-	case series.CheckStorageBinds:
-		return StorageBinds(ctx, r.CS)
-	case series.CheckKubernetesVersion:
-		return KubernetesVersion(ctx, r.CS, c.Params["version"])
-	}
-	return "", fmt.Errorf("check type %q is not implemented by this binary", c.Type)
 }
 
 // endpoint gives the base URL of a check's target: the --endpoint of its component, or a

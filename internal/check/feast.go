@@ -452,7 +452,8 @@ const (
 // Entity values that are integers are sent as JSON numbers (Int64 join keys), others as strings.
 // The expected file is {"rows": [{"driver_id": 1001, "driver_stats:conv_rate": 0.35, ...}, ...]}:
 // keys with a colon are feature references, the others join keys. Each requested entity row must
-// match exactly one row of the file, and that row must hold every requested feature.
+// match exactly one row of the file, and that row must hold every requested feature. Which keys
+// params may have is the check types table's (Builtin), which spec validation reads.
 func ParseFeastParams(params map[string]string, readFile func(string) ([]byte, error)) (FeastOnlineFeatures, error) {
 	var f FeastOnlineFeatures
 	var errs []error

@@ -35,11 +35,11 @@ func feastChapterParams(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	for _, c := range ch.Checks {
-		if c.Type == series.CheckFeastOnlineFeatures {
+		if c.Type == TypeFeastOnlineFeatures {
 			return c.Params
 		}
 	}
-	t.Fatalf("chapter 8 has no %s check", series.CheckFeastOnlineFeatures)
+	t.Fatalf("chapter 8 has no %s check", TypeFeastOnlineFeatures)
 	return nil
 }
 
@@ -364,8 +364,6 @@ func TestParseFeastParams(t *testing.T) {
 		want   []string
 	}{
 		"nothing": {map[string]string{}, []string{"params.features: needs", "params.entities: needs", "params.expected: needs"}},
-		"unknown param": {map[string]string{"features": "v:a", "entities": "driver_id=1", "expected": "exp.json", "colour": "red"},
-			[]string{`unknown param "colour"`}},
 		"bad reference": {map[string]string{"features": "v:a,b", "entities": "driver_id=1", "expected": "exp.json"},
 			[]string{`params.features: "b" is not a feature reference view:feature`}},
 		"bad entities": {map[string]string{"features": "v:a", "entities": "driver_id", "expected": "exp.json"},

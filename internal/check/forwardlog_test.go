@@ -59,7 +59,7 @@ func TestPortForwardLogGoesToTheFailingCheck(t *testing.T) {
 	}
 	ch := &series.Chapter{Number: 99, Slug: "fwlog",
 		Components: []series.Component{{Name: "web", Namespace: ns}},
-		Checks: []series.Check{{Name: "web-health", Type: series.CheckHTTP, Component: "web", Port: 80, Path: "/health",
+		Checks: []series.Check{{Name: "web-health", Type: TypeHTTP, Component: "web", Port: 80, Path: "/health",
 			Timeout: series.Duration{Duration: 20 * time.Second}}}}
 
 	// The process's stderr, where klog wrote before.

@@ -3,9 +3,6 @@ package check
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"net/http"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,54 +12,6 @@ import (
 
 	"github.com/mlops-series/mlops-series/internal/series"
 )
-
-// typed runs the functional checks that talk to one tool's API, building each from its params.
-func (r *Runner) typed(ctx context.Context, hc *http.Client, ch *series.Chapter, c series.Check, base string) (string, error) {
-	switch c.Type {
-	case series.CheckHTTP:
-		return HTTP(ctx, hc, base, c.Path, c.Expect.Status, c.Expect.Body)
-	case series.CheckMLflowRoundTrip:
-		return MLflowRoundTrip(ctx, hc, base)
-	case series.CheckAirflowDAGRun:
-		user, pass, err := r.credentials(ctx, ch, c, "admin")
-		if err != nil {
-			return "", err
-		}
-		return AirflowDAGRun{DAG: c.Params["dag"], Username: user, Password: pass}.Run(ctx, hc, base)
-	case series.CheckFeastOnlineFeatures:
-		f, err := ParseFeastParams(c.Params, func(p string) ([]byte, error) {
-			if r.SeriesFS == nil {
-				return nil, fmt.Errorf("no series folder to read %s from", p)
-			}
-			return fs.ReadFile(r.SeriesFS, path.Join(ch.Dir, p))
-		})
-		if err != nil {
-			return "", err
-		}
-		return f.Run(ctx, hc, base)
-	case series.CheckPromQL:
-		qs, err := r.promQL(c)
-		if err != nil {
-			return "", err
-		}
-		var out []string
-		for _, q := range qs {
-			msg, err := q.Run(ctx, hc, base)
-			if err != nil {
-				return "", err
-			}
-			out = append(out, msg)
-		}
-		return strings.Join(out, "; "), nil
-	case series.CheckGrafanaDatasource:
-		user, pass, err := r.credentials(ctx, ch, c, "admin")
-		if err != nil {
-			return "", err
-		}
-		return GrafanaDatasource{UID: c.Params["datasource"], User: user, Password: pass}.Run(ctx, hc, base)
-	}
-	return "", fmt.Errorf("check type %q is not implemented by this binary", c.Type)
-}
 
 // credentials reads params.username (default user) and the password from params.passwordSecret
 // ("secret/key" in the component's namespace). With an --endpoint, or without a passwordSecret,

@@ -15,6 +15,7 @@ import (
 
 	mlopsseries "github.com/mlops-series/mlops-series"
 	"github.com/mlops-series/mlops-series/internal/action"
+	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/series"
 	"github.com/mlops-series/mlops-series/internal/ui"
@@ -108,7 +109,7 @@ func (g *Globals) env() (*action.Env, error) {
 			charts = os.DirFS(d)
 		}
 	}
-	lib, err := series.Load(seriesFS, origin)
+	lib, err := series.Load(seriesFS, origin, check.Validation())
 	if err != nil {
 		return nil, fmt.Errorf("invalid series (%s):\n%w", origin, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	mlopsseries "github.com/mlops-series/mlops-series"
+	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/series"
 )
 
@@ -27,7 +28,7 @@ func newValidateCmd(g *Globals) *cobra.Command {
 				}
 				fsys, origin = os.DirFS(dir), dir
 			}
-			lib, err := series.Load(fsys, origin)
+			lib, err := series.Load(fsys, origin, check.Validation())
 			if err != nil {
 				return fmt.Errorf("%s is invalid:\n%w", origin, err)
 			}

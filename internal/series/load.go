@@ -33,8 +33,9 @@ type Library struct {
 }
 
 // Load reads series.yaml and every chapter-*/chapter.yaml under fsys, decoding strictly and
-// validating everything; all problems are returned together.
-func Load(fsys fs.FS, origin string) (*Library, error) {
+// validating everything (checks against the table WithCheckTypes gives); all problems are returned
+// together.
+func Load(fsys fs.FS, origin string, opts ...Option) (*Library, error) {
 	var errs []error
 	lib := &Library{FS: fsys, Origin: origin, Chapters: map[string]*Chapter{}}
 
@@ -71,7 +72,7 @@ func Load(fsys fs.FS, origin string) (*Library, error) {
 			errs = append(errs, fmt.Errorf("%s: %w", file, err))
 			continue
 		}
-		ch, err := DecodeChapter(file, b)
+		ch, err := DecodeChapter(file, b, opts...)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -384,7 +385,7 @@ func (l *Library) Next(id string) (Entry, bool, bool) {
 
 // DecodeChapter strictly decodes and validates one chapter spec; file names it in errors.
 // It returns the chapter even when invalid (for reporting), with all problems joined.
-func DecodeChapter(file string, data []byte) (*Chapter, error) {
+func DecodeChapter(file string, data []byte, opts ...Option) (*Chapter, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
@@ -399,7 +400,7 @@ func DecodeChapter(file string, data []byte) (*Chapter, error) {
 		return nil, fmt.Errorf("%s: %w", file, yamlErr(err))
 	}
 	ch.File, ch.node = file, root.Content[0]
-	if problems := validateChapter(&ch); len(problems) > 0 {
+	if problems := validateChapter(&ch, newOptions(opts)); len(problems) > 0 {
 		return &ch, located(file, root.Content[0], problems)
 	}
 	return &ch, nil

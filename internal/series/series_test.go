@@ -30,6 +30,31 @@ checks:
   - {name: health, type: http, component: mlflow, port: 5000, path: /health, section: "#server"}
 `
 
+// testTypes is a table of check types for these tests of validation; the real table is
+// internal/check's (check.Builtin), whose rules are tested there.
+var testTypes = CheckTypes{
+	"pods": {Validate: func(ch *Chapter, ck Check) []FieldProblem {
+		if ck.Component == "" && len(ch.Components) == 0 {
+			return []FieldProblem{{Field: "component", Message: "a pods check without a component"}}
+		}
+		return nil
+	}},
+	"http":                  {Endpoint: true},
+	"airflow-dag-run":       {Endpoint: true, Required: []string{"dag"}, Optional: []string{"username", "passwordSecret"}},
+	"feast-online-features": {Endpoint: true, Required: []string{"features", "entities", "expected"}},
+}
+
+// Without a table of check types only the spec's own form is validated: any type name passes.
+func TestDecodeChapterWithoutCheckTypes(t *testing.T) {
+	spec := strings.Replace(validChapter, "type: http", "type: smoke", 1)
+	if _, err := DecodeChapter("c.yaml", []byte(spec)); err != nil {
+		t.Fatalf("without check types: %v", err)
+	}
+	if _, err := DecodeChapter("c.yaml", []byte(spec), WithCheckTypes(testTypes)); err == nil || !strings.Contains(err.Error(), `unknown check type "smoke" (known: airflow-dag-run, feast-online-features, http, pods)`) {
+		t.Fatalf("with check types: %v", err)
+	}
+}
+
 func TestDecodeChapterErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -72,7 +97,7 @@ func TestDecodeChapterErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DecodeChapter("c.yaml", []byte(tt.patch(validChapter)))
+			_, err := DecodeChapter("c.yaml", []byte(tt.patch(validChapter)), WithCheckTypes(testTypes))
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
@@ -317,7 +342,7 @@ func TestCrossFileRules(t *testing.T) {
 			for k, v := range tt.files {
 				fsys[k] = &fstest.MapFile{Data: []byte(v)}
 			}
-			_, err := Load(fsys, "test")
+			_, err := Load(fsys, "test", WithCheckTypes(testTypes))
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)

@@ -4,6 +4,7 @@ package series
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -138,7 +139,7 @@ type Component struct {
 // Check is one smoke check of a chapter.
 type Check struct {
 	Name string `yaml:"name"`
-	// Type is one of CheckTypes.
+	// Type names an entry of the check types table (internal/check).
 	Type string `yaml:"type"`
 	// Component the check targets (for pods: empty means every component of the chapter).
 	Component string `yaml:"component"`
@@ -151,7 +152,7 @@ type Check struct {
 	Section string    `yaml:"section"`
 	About   Localized `yaml:"about"`
 	Timeout Duration  `yaml:"timeout"`
-	// Params are the check type's own settings (see CheckParams), e.g. the DAG an airflow-dag-run
+	// Params are the check type's own settings (CheckType.Required and Optional), e.g. the DAG an airflow-dag-run
 	// triggers. A "...Secret" param names "secret/key" in the component's namespace.
 	Params map[string]string `yaml:"params"`
 }
@@ -171,50 +172,54 @@ type Open struct {
 	Path      string `yaml:"path"`
 }
 
-// Check types known to internal/check.
-const (
-	CheckPods                = "pods"
-	CheckHTTP                = "http"
-	CheckMLflowRoundTrip     = "mlflow-roundtrip"
-	CheckAirflowDAGRun       = "airflow-dag-run"
-	CheckFeastOnlineFeatures = "feast-online-features"
-	CheckPromQL              = "promql"
-	CheckGrafanaDatasource   = "grafana-datasource"
-	CheckNodes               = "nodes"
-	CheckCoreDNS             = "coredns"
-	CheckStorageBinds        = "storage-binds"
-	CheckKubernetesVersion   = "kubernetes-version"
-)
-
-// CheckTypes lists the check types a spec may use, and whether each needs a network endpoint.
-var CheckTypes = map[string]bool{
-	CheckPods:                false,
-	CheckHTTP:                true,
-	CheckMLflowRoundTrip:     true,
-	CheckAirflowDAGRun:       true,
-	CheckFeastOnlineFeatures: true,
-	CheckPromQL:              true,
-	CheckGrafanaDatasource:   true,
-	CheckNodes:               false,
-	CheckCoreDNS:             false,
-	CheckStorageBinds:        false,
-	CheckKubernetesVersion:   false,
+// CheckType is what validation knows of a check type. The table of check types is internal/check's
+// (check.Types, which also holds how each runs); whoever loads specs to run them hands it to Load
+// or DecodeChapter with WithCheckTypes, so that a check type is declared in one place.
+type CheckType struct {
+	// Endpoint says the check talks to a Service of a component (so component and port are
+	// required, and --endpoint NAME=URL can replace the port-forward); otherwise it only talks to
+	// the Kubernetes API.
+	Endpoint bool
+	// Required and Optional are the params it takes; any other key is an error.
+	Required, Optional []string
+	// Validate reports the type's own rules for check ck of chapter ch (optional).
+	Validate func(ch *Chapter, ck Check) []FieldProblem
 }
 
-// ParamSpec is what params a check type takes: required and optional keys.
-type ParamSpec struct{ Required, Optional []string }
+// FieldProblem is a problem with one field of a check: Field is relative to the check
+// ("path", "component", "params.query").
+type FieldProblem struct{ Field, Message string }
 
-// CheckParams lists each check type's params; any other key is an error.
-var CheckParams = map[string]ParamSpec{
-	CheckAirflowDAGRun:       {Required: []string{"dag"}, Optional: []string{"username", "passwordSecret"}},
-	CheckFeastOnlineFeatures: {Required: []string{"features", "entities", "expected"}},
-	CheckPromQL:              {Optional: []string{"query", "minSeries"}},
-	CheckGrafanaDatasource:   {Required: []string{"datasource"}, Optional: []string{"username", "passwordSecret"}},
-	CheckKubernetesVersion:   {Required: []string{"version"}},
+// CheckTypes maps a check type's name to its declaration.
+type CheckTypes map[string]CheckType
+
+// Names returns the type names, sorted.
+func (t CheckTypes) Names() []string {
+	names := make([]string, 0, len(t))
+	for n := range t {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
-// NeedsEndpoint says whether the check talks to a service (and so accepts --endpoint).
-func (c Check) NeedsEndpoint() bool { return CheckTypes[c.Type] }
+// Option tunes Load and DecodeChapter.
+type Option func(*options)
+
+type options struct{ checkTypes CheckTypes }
+
+// WithCheckTypes validates each check against the table of check types: its type must be in it,
+// and its params, component and port must fit the type. Without it only the spec's own form is
+// validated (names, sections, the components named), as when the specs are read for docs.
+func WithCheckTypes(t CheckTypes) Option { return func(o *options) { o.checkTypes = t } }
+
+func newOptions(opts []Option) options {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
 
 // ServiceName is the Service the check reaches.
 func (c Check) ServiceName() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ var (
 	anchorRe = regexp.MustCompile(`^#?[A-Za-z0-9_\-.%]+$`)
 )
 
-func validateChapter(c *Chapter) []problem {
+func validateChapter(c *Chapter, o options) []problem {
 	var ps []problem
 	add := func(p, f string, a ...any) { ps = append(ps, problem{p, fmt.Sprintf(f, a...)}) }
 	if c.APIVersion != APIVersion {
@@ -133,25 +134,14 @@ func validateChapter(c *Chapter) []problem {
 			add(p+".name", "check %q is declared twice", ck.Name)
 		}
 		checks[ck.Name] = true
-		if _, ok := CheckTypes[ck.Type]; !ok {
-			add(p+".type", "unknown check type %q (known: %s)", ck.Type, knownTypes())
-		}
-		// Whether the component exists is checked against the chapter's closure (Library.crossCheck).
-		if ck.Type == CheckPods && ck.Component == "" && len(c.Components) == 0 {
-			add(p+".component", "a pods check without a component checks the chapter's components, and this chapter has none: name a component of a required chapter")
-		}
-		if ck.NeedsEndpoint() {
-			if ck.Component == "" {
-				add(p+".component", "is required for a %s check", ck.Type)
-			}
-			if ck.Port < 1 || ck.Port > 65535 {
-				add(p+".port", "must be the Service port (1-65535), got %d", ck.Port)
+		if o.checkTypes != nil {
+			typ, ok := o.checkTypes[ck.Type]
+			if !ok {
+				add(p+".type", "unknown check type %q (known: %s)", ck.Type, strings.Join(o.checkTypes.Names(), ", "))
+			} else {
+				ps = append(ps, validateCheck(p, c, ck, typ)...)
 			}
 		}
-		if ck.Type == CheckHTTP && !strings.HasPrefix(ck.Path, "/") {
-			add(p+".path", "must start with /, got %q", ck.Path)
-		}
-		ps = append(ps, validateParams(p, ck)...)
 		if ck.Expect.Status != 0 && (ck.Expect.Status < 100 || ck.Expect.Status > 599) {
 			add(p+".expect.status", "must be an HTTP status, got %d", ck.Expect.Status)
 		}
@@ -238,31 +228,27 @@ func (c *Chapter) ComponentOrder() ([][]Component, error) {
 	return waves, nil
 }
 
-func knownTypes() string {
-	names := make([]string, 0, len(CheckTypes))
-	for t := range CheckTypes {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
-
-func validateParams(p string, ck Check) []problem {
+// validateCheck checks ck against its type: component and port when it needs an endpoint, its
+// params, and the type's own rules.
+func validateCheck(p string, ch *Chapter, ck Check, typ CheckType) []problem {
 	var ps []problem
-	spec, ok := CheckParams[ck.Type]
-	if !ok {
-		if len(ck.Params) > 0 {
-			ps = append(ps, problem{p + ".params", fmt.Sprintf("a %s check takes no params", ck.Type)})
+	add := func(f, format string, a ...any) { ps = append(ps, problem{p + f, fmt.Sprintf(format, a...)}) }
+	// Whether the component exists is checked against the chapter's closure (Library.crossCheck).
+	if typ.Endpoint {
+		if ck.Component == "" {
+			add(".component", "is required for a %s check", ck.Type)
 		}
-		return ps
+		if ck.Port < 1 || ck.Port > 65535 {
+			add(".port", "must be the Service port (1-65535), got %d", ck.Port)
+		}
 	}
-	allowed := map[string]bool{}
-	for _, k := range append(append([]string{}, spec.Required...), spec.Optional...) {
-		allowed[k] = true
+	known := append(append([]string{}, typ.Required...), typ.Optional...)
+	if len(known) == 0 && len(ck.Params) > 0 {
+		add(".params", "a %s check takes no params", ck.Type)
 	}
-	for _, k := range spec.Required {
+	for _, k := range typ.Required {
 		if strings.TrimSpace(ck.Params[k]) == "" {
-			ps = append(ps, problem{p + ".params", fmt.Sprintf("a %s check needs params.%s", ck.Type, k)})
+			add(".params", "a %s check needs params.%s", ck.Type, k)
 		}
 	}
 	keys := make([]string, 0, len(ck.Params))
@@ -271,13 +257,18 @@ func validateParams(p string, ck Check) []problem {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !allowed[k] {
-			ps = append(ps, problem{p + ".params." + k, fmt.Sprintf("unknown param for a %s check (known: %s)", ck.Type, strings.Join(append(append([]string{}, spec.Required...), spec.Optional...), ", "))})
+		if len(known) > 0 && !slices.Contains(known, k) {
+			add(".params."+k, "unknown param for a %s check (known: %s)", ck.Type, strings.Join(known, ", "))
 		}
 		if strings.HasSuffix(k, "Secret") {
 			if name, key, ok := strings.Cut(ck.Params[k], "/"); !ok || !dnsLabel.MatchString(name) || key == "" {
-				ps = append(ps, problem{p + ".params." + k, fmt.Sprintf("must be \"secret-name/key\", got %q", ck.Params[k])})
+				add(".params."+k, "must be \"secret-name/key\", got %q", ck.Params[k])
 			}
+		}
+	}
+	if typ.Validate != nil {
+		for _, fp := range typ.Validate(ch, ck) {
+			add("."+fp.Field, "%s", fp.Message)
 		}
 	}
 	return ps

@@ -1,0 +1,172 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/mlops-series/mlops-series/internal/series"
+)
+
+// The check types of this binary (a spec's checks[].type).
+const (
+	TypePods                = "pods"
+	TypeNodes               = "nodes"
+	TypeCoreDNS             = "coredns"
+	TypeStorageBinds        = "storage-binds"
+	TypeKubernetesVersion   = "kubernetes-version"
+	TypeHTTP                = "http"
+	TypeMLflowRoundTrip     = "mlflow-roundtrip"
+	TypeAirflowDAGRun       = "airflow-dag-run"
+	TypeFeastOnlineFeatures = "feast-online-features"
+	TypePromQL              = "promql"
+	TypeGrafanaDatasource   = "grafana-datasource"
+)
+
+// Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
+// its own rules), which validation reads, and how it runs.
+type Type struct {
+	series.CheckType
+	// Run runs one check of this type.
+	Run func(ctx context.Context, r *Runner, in Input) (string, error)
+}
+
+// Input is what a check runs with.
+type Input struct {
+	Chapter *series.Chapter
+	Check   series.Check
+	// HTTP and Base (the URL of the Service or of its --endpoint) are set for Endpoint types.
+	HTTP *http.Client
+	Base string
+}
+
+// Types is a table of check types by name.
+type Types map[string]Type
+
+// Spec is the table as spec validation reads it (series.WithCheckTypes).
+func (t Types) Spec() series.CheckTypes {
+	out := make(series.CheckTypes, len(t))
+	for name, typ := range t {
+		out[name] = typ.CheckType
+	}
+	return out
+}
+
+// Validation is the option that validates specs against the check types of this binary.
+func Validation() series.Option { return series.WithCheckTypes(Builtin().Spec()) }
+
+// NeedsEndpoint says whether check c reaches a Service (and so accepts --endpoint).
+func NeedsEndpoint(c series.Check) bool { return Builtin()[c.Type].Endpoint }
+
+// credentialParams are the params of the checks that log in.
+var credentialParams = []string{"username", "passwordSecret"}
+
+// Builtin returns the table of the check types this binary runs: the one place a type is declared.
+func Builtin() Types {
+	return Types{
+		TypePods: {
+			CheckType: series.CheckType{Validate: func(ch *series.Chapter, ck series.Check) []series.FieldProblem {
+				if ck.Component == "" && len(ch.Components) == 0 {
+					return []series.FieldProblem{{Field: "component", Message: "a pods check without a component checks the chapter's components, and this chapter has none: name a component of a required chapter"}}
+				}
+				return nil
+			}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				if in.Check.Component == "" {
+					return Pods(ctx, r.CS, in.Chapter, in.Chapter.Components)
+				}
+				owner, comp, err := r.component(in.Chapter, in.Check.Component)
+				if err != nil {
+					return "", err
+				}
+				return Pods(ctx, r.CS, owner, []series.Component{comp})
+			},
+		},
+		TypeNodes: {Run: func(ctx context.Context, r *Runner, _ Input) (string, error) { return Nodes(ctx, r.CS) }},
+		TypeCoreDNS: {Run: func(ctx context.Context, r *Runner, _ Input) (string, error) {
+			return CoreDNS(ctx, r.CS)
+		}},
+		TypeStorageBinds: {Run: func(ctx context.Context, r *Runner, _ Input) (string, error) {
+			return StorageBinds(ctx, r.CS)
+		}},
+		TypeKubernetesVersion: {
+			CheckType: series.CheckType{Required: []string{"version"}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				return KubernetesVersion(ctx, r.CS, in.Check.Params["version"])
+			},
+		},
+		TypeHTTP: {
+			CheckType: series.CheckType{Endpoint: true, Validate: func(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+				if !strings.HasPrefix(ck.Path, "/") {
+					return []series.FieldProblem{{Field: "path", Message: fmt.Sprintf("must start with /, got %q", ck.Path)}}
+				}
+				return nil
+			}},
+			Run: func(ctx context.Context, _ *Runner, in Input) (string, error) {
+				return HTTP(ctx, in.HTTP, in.Base, in.Check.Path, in.Check.Expect.Status, in.Check.Expect.Body)
+			},
+		},
+		TypeMLflowRoundTrip: {
+			CheckType: series.CheckType{Endpoint: true},
+			Run: func(ctx context.Context, _ *Runner, in Input) (string, error) {
+				return MLflowRoundTrip(ctx, in.HTTP, in.Base)
+			},
+		},
+		TypeAirflowDAGRun: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{"dag"}, Optional: credentialParams},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				user, pass, err := r.credentials(ctx, in.Chapter, in.Check, "admin")
+				if err != nil {
+					return "", err
+				}
+				return AirflowDAGRun{DAG: in.Check.Params["dag"], Username: user, Password: pass}.Run(ctx, in.HTTP, in.Base)
+			},
+		},
+		TypeFeastOnlineFeatures: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{FeastParamFeatures, FeastParamEntities, FeastParamExpected}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				f, err := ParseFeastParams(in.Check.Params, func(p string) ([]byte, error) {
+					if r.SeriesFS == nil {
+						return nil, fmt.Errorf("no series folder to read %s from", p)
+					}
+					return fs.ReadFile(r.SeriesFS, path.Join(in.Chapter.Dir, p))
+				})
+				if err != nil {
+					return "", err
+				}
+				return f.Run(ctx, in.HTTP, in.Base)
+			},
+		},
+		TypePromQL: {
+			CheckType: series.CheckType{Endpoint: true, Optional: []string{"query", "minSeries"}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				qs, err := r.promQL(in.Check)
+				if err != nil {
+					return "", err
+				}
+				var out []string
+				for _, q := range qs {
+					msg, err := q.Run(ctx, in.HTTP, in.Base)
+					if err != nil {
+						return "", err
+					}
+					out = append(out, msg)
+				}
+				return strings.Join(out, "; "), nil
+			},
+		},
+		TypeGrafanaDatasource: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{"datasource"}, Optional: credentialParams},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				user, pass, err := r.credentials(ctx, in.Chapter, in.Check, "admin")
+				if err != nil {
+					return "", err
+				}
+				return GrafanaDatasource{UID: in.Check.Params["datasource"], User: user, Password: pass}.Run(ctx, in.HTTP, in.Base)
+			},
+		},
+	}
+}
