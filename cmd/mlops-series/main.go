@@ -11,12 +11,14 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/mlops-series/mlops-series/internal/cli"
+	"github.com/mlops-series/mlops-series/internal/ui"
 )
 
 func main() {
 	silenceKlog()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// The run's one set of streams: stdout for data, stderr for progress, and whether it is a terminal.
+	code := cli.Execute(ctx, os.Args[1:], ui.StdStreams())
 	stop()
 	os.Exit(code)
 }

@@ -89,6 +89,7 @@ func (e *Env) downLocked(ctx context.Context, cl *cluster.Cluster, target string
 		order = []string{target}
 	}
 	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
+	helm.Log = e.UI.LogWriter("helm") // the Helm SDK's log, shown with -v
 	for _, id := range order {
 		if err := e.downChapter(ctx, helm, ledger, entries, id, o.Timeout); err != nil {
 			return err

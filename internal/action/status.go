@@ -58,6 +58,7 @@ func (e *Env) Status(ctx context.Context, name string) (*StatusReport, error) {
 		return nil, err
 	}
 	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
+	helm.Log = e.UI.LogWriter("helm") // the Helm SDK's log, shown with -v
 	rep := &StatusReport{Cluster: cl.Name, Provider: string(cl.Provider), Version: cl.Version, Chapters: []ChapterStatus{}}
 	ids := deploy.Installed(entries)
 	if e.Lib != nil {

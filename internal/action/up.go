@@ -96,6 +96,7 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 // upLocked installs the plan's chapters in order and runs the target's checks, under the lock.
 func (e *Env) upLocked(ctx context.Context, cl *cluster.Cluster, p *Plan, o UpOptions) error {
 	helm := deploy.NewHelm(cl.Kubeconfig, cl.Context, cl.CS)
+	helm.Log = e.UI.LogWriter("helm") // the Helm SDK's log, shown with -v
 	ledger := deploy.Ledger{CS: cl.CS}
 	for _, c := range p.Chapters {
 		if err := e.upChapter(ctx, helm, ledger, c, p.Waves[c.ID()], o); err != nil {

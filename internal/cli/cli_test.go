@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mlops-series/mlops-series/internal/nativetest"
+	"github.com/mlops-series/mlops-series/internal/ui"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -17,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errw bytes.Buffer
-	code := Execute(context.Background(), args, &out, &errw)
+	code := Execute(context.Background(), args, ui.Streams{Out: &out, Err: &errw})
 	return out.String(), errw.String(), code
 }
 

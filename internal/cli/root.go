@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -37,13 +36,15 @@ type Globals struct {
 	KindConfig string
 	// kindCfg is the merge, once made.
 	kindCfg []byte
-	// Out and Err replace stdout/stderr (tests).
-	Out, Err io.Writer
+	// Streams are the run's output streams (main's StdStreams; buffers in tests).
+	Streams ui.Streams
+	// u is the run's one UI, made once the flags are parsed.
+	u *ui.UI
 }
 
-// NewRoot builds the root command.
-func NewRoot(out, errw io.Writer) *cobra.Command {
-	g := &Globals{Out: out, Err: errw}
+// NewRoot builds the root command on the streams s.
+func NewRoot(s ui.Streams) *cobra.Command {
+	g := &Globals{Streams: s}
 	root := &cobra.Command{
 		Use:   "mlops-series",
 		Short: "The runnable companion of the series \"Zero부터 시작하는 MLOps 도구와 활용\"",
@@ -55,8 +56,8 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(out)
-	root.SetErr(errw)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
 	f := root.PersistentFlags()
 	f.StringVar(&g.Kubeconfig, "kubeconfig", "", "kubeconfig file of an existing cluster (default: the kind cluster mlops-series)")
 	f.StringVar(&g.Context, "context", "", "kubeconfig context of an existing cluster to use instead of kind")
@@ -73,24 +74,20 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 	return root
 }
 
+// ui is the run's UI: one for the whole run, on the run's streams, at the level -q/-v ask for.
 func (g *Globals) ui() *ui.UI {
-	u := ui.New(ui.Normal)
-	if g.Out != nil {
-		u.Out = g.Out
+	if g.u != nil {
+		return g.u
 	}
-	if g.Err != nil {
-		u.Err = g.Err
-		if g.Err != os.Stderr {
-			u.TTY, u.Color = false, false
-		}
-	}
+	level := ui.Normal
 	switch {
 	case g.Quiet:
-		u.Level = ui.Quiet
+		level = ui.Quiet
 	case g.Verbose:
-		u.Level = ui.Verbose
+		level = ui.Verbose
 	}
-	return u
+	g.u = ui.New(g.Streams, level)
+	return g.u
 }
 
 // env loads the series and picks the provisioner.
@@ -142,7 +139,8 @@ func (g *Globals) provisioner(name string) (cluster.Provisioner, error) {
 		return nil, err
 	}
 	if name == "terraform" {
-		return &cluster.Terraform{KindConfig: kindConfig, Infra: mlopsseries.Infra(), Recreate: g.Recreate, Progress: progress}, nil
+		return &cluster.Terraform{KindConfig: kindConfig, Infra: mlopsseries.Infra(), Recreate: g.Recreate, Progress: progress,
+			Stdout: u.LogWriter("terraform"), Stderr: u.LogWriter("terraform")}, nil
 	}
 	return &cluster.Kind{Config: kindConfig, Progress: progress}, nil
 }
@@ -224,13 +222,13 @@ func completeChapters(g *Globals) func(*cobra.Command, []string, string) ([]stri
 	}
 }
 
-// Execute runs the root command with ctx and returns the process exit code.
-func Execute(ctx context.Context, args []string, out, errw io.Writer) int {
-	root := NewRoot(out, errw)
+// Execute runs the root command with ctx on the streams s and returns the process exit code.
+func Execute(ctx context.Context, args []string, s ui.Streams) int {
+	root := NewRoot(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintf(errw, "error: %v\n", err)
+		fmt.Fprintf(s.Err, "error: %v\n", err)
 	}
 	return action.Code(err)
 }

@@ -3,6 +3,7 @@
 package ui
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,25 @@ const (
 	Verbose
 )
 
-// UI writes progress to Err and data to Out.
+// Streams are a run's output streams: Out for program output (data), Err for progress and logs.
+// main builds them once (StdStreams); tests give buffers.
+type Streams struct {
+	Out, Err io.Writer
+	// TTY says Err is a terminal: steps show a spinner, redrawn in place. Color says colours are
+	// wanted there too.
+	TTY, Color bool
+}
+
+// StdStreams are the process's stdout and stderr: a spinner when stderr is a terminal, colours
+// unless NO_COLOR is set or TERM is dumb.
+func StdStreams() Streams {
+	tty := isatty.IsTerminal(os.Stderr.Fd())
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return Streams{Out: os.Stdout, Err: os.Stderr, TTY: tty, Color: tty && !noColor && os.Getenv("TERM") != "dumb"}
+}
+
+// UI writes progress to Err and data to Out. One UI serves a whole run: steps may run in
+// parallel (a wave of releases), and on a terminal one spinner line shows all that are running.
 type UI struct {
 	Out, Err io.Writer
 	Level    Level
@@ -32,16 +51,16 @@ type UI struct {
 	// Now is the clock (tests replace it to get stable output).
 	Now func() time.Time
 	mu  sync.Mutex
+	// active are the running steps, in start order; spinning says the spinner goroutine runs;
+	// drawn says its line is on the terminal now (to be cleared before any other output).
+	active   []*Step
+	spinning bool
+	drawn    bool
 }
 
-// New returns a UI on the process's stdout/stderr, detecting a terminal and NO_COLOR.
-func New(level Level) *UI {
-	tty := false
-	if f, ok := any(os.Stderr).(*os.File); ok {
-		tty = isatty.IsTerminal(f.Fd())
-	}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	return &UI{Out: os.Stdout, Err: os.Stderr, Level: level, TTY: tty, Color: tty && !noColor && os.Getenv("TERM") != "dumb", Now: time.Now}
+// New returns the UI of a run on s.
+func New(s Streams, level Level) *UI {
+	return &UI{Out: s.Out, Err: s.Err, Level: level, TTY: s.TTY, Color: s.Color, Now: time.Now}
 }
 
 func (u *UI) now() time.Time {
@@ -73,6 +92,7 @@ func (u *UI) Printf(format string, a ...any) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.clearSpinner()
 	fmt.Fprintf(u.Err, format, a...)
 }
 
@@ -83,6 +103,7 @@ func (u *UI) Debugf(format string, a ...any) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.clearSpinner()
 	fmt.Fprintf(u.Err, "   "+u.paint(dim, format)+"\n", a...)
 }
 
@@ -90,6 +111,7 @@ func (u *UI) Debugf(format string, a ...any) {
 func (u *UI) Errorf(format string, a ...any) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.clearSpinner()
 	fmt.Fprintf(u.Err, format, a...)
 }
 
@@ -98,56 +120,83 @@ type Step struct {
 	u     *UI
 	text  string
 	start time.Time
-	stop  chan struct{}
-	done  sync.WaitGroup
 	once  sync.Once
 }
 
-// Start begins a step: on a terminal a spinner runs on its line; elsewhere a "•" line is printed
-// so that long waits in CI logs show what is going on.
+// spinnerTick is how often the spinner line is redrawn.
+const spinnerTick = 120 * time.Millisecond
+
+// Start begins a step: on a terminal the spinner line shows it (with the other running steps);
+// elsewhere a "•" line is printed so that long waits in CI logs show what is going on.
 func (u *UI) Start(text string) *Step {
-	s := &Step{u: u, text: text, start: u.now(), stop: make(chan struct{})}
+	s := &Step{u: u, text: text, start: u.now()}
 	if u.Level < Normal {
 		return s
 	}
-	if u.TTY {
-		s.done.Add(1)
-		go s.spin()
-	} else {
+	if !u.TTY {
 		u.Printf(" • %s\n", text)
+		return s
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.active = append(u.active, s)
+	if !u.spinning {
+		u.spinning = true
+		go u.spin()
 	}
 	return s
 }
 
-func (s *Step) spin() {
-	defer s.done.Done()
+// spin redraws the spinner line until no step runs.
+func (u *UI) spin() {
 	frames := []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
-	t := time.NewTicker(120 * time.Millisecond)
+	t := time.NewTicker(spinnerTick)
 	defer t.Stop()
 	for i := 0; ; i++ {
-		s.u.mu.Lock()
-		fmt.Fprintf(s.u.Err, "\r %s %s %s", frames[i%len(frames)], s.text, s.u.paint(dim, fmtDur(s.u.now().Sub(s.start))))
-		s.u.mu.Unlock()
-		select {
-		case <-s.stop:
-			s.u.mu.Lock()
-			fmt.Fprint(s.u.Err, "\r\x1b[2K")
-			s.u.mu.Unlock()
+		u.mu.Lock()
+		if len(u.active) == 0 {
+			u.clearSpinner()
+			u.spinning = false
+			u.mu.Unlock()
 			return
-		case <-t.C:
 		}
+		texts := make([]string, len(u.active))
+		for j, s := range u.active {
+			texts[j] = s.text
+		}
+		// The oldest running step's time: how long this wait has lasted.
+		d := u.now().Sub(u.active[0].start)
+		fmt.Fprintf(u.Err, "\r\x1b[2K %s %s %s", frames[i%len(frames)], strings.Join(texts, " · "), u.paint(dim, fmtDur(d)))
+		u.drawn = true
+		u.mu.Unlock()
+		<-t.C
+	}
+}
+
+// clearSpinner erases the spinner line, if drawn, so that other output starts on a clean line;
+// the next tick draws it again below. The caller holds u.mu.
+func (u *UI) clearSpinner() {
+	if u.drawn {
+		fmt.Fprint(u.Err, "\r\x1b[2K")
+		u.drawn = false
 	}
 }
 
 func (s *Step) end(mark, color, text string) {
 	s.once.Do(func() {
-		close(s.stop)
-		s.done.Wait()
+		u := s.u
+		u.mu.Lock()
+		for i, a := range u.active {
+			if a == s {
+				u.active = append(u.active[:i:i], u.active[i+1:]...)
+				break
+			}
+		}
+		u.mu.Unlock()
 		if text == "" {
 			text = s.text
 		}
-		d := s.u.now().Sub(s.start)
-		s.u.line(s.u.paint(color, mark), text, d)
+		u.line(u.paint(color, mark), text, u.now().Sub(s.start))
 	})
 }
 
@@ -187,6 +236,7 @@ func (u *UI) line(mark, text string, d time.Duration) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.clearSpinner()
 	fmt.Fprintf(u.Err, " %s %s%s%s\n", mark, text, strings.Repeat(" ", pad), fmtDur(d))
 }
 
@@ -203,4 +253,38 @@ func indent(s, pre string) string {
 		lines[i] = pre + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// LogWriter returns a writer for a library's or a tool's own log (the Helm SDK's, Terraform's
+// output): with -v each line is shown dimmed, prefixed with name; otherwise it is dropped.
+func (u *UI) LogWriter(name string) io.Writer {
+	if u.Level < Verbose {
+		return io.Discard
+	}
+	return &logWriter{u: u, name: name}
+}
+
+// logWriter splits what it is given into lines for Debugf; a partial line waits for its end.
+type logWriter struct {
+	u    *UI
+	name string
+	mu   sync.Mutex
+	buf  []byte
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if line := strings.TrimRight(string(w.buf[:i]), "\r "); line != "" {
+			w.u.Debugf("%s: %s", w.name, line)
+		}
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
 }
