@@ -1,14 +1,12 @@
 package check
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -26,7 +24,6 @@ const (
 
 	airflowDefaultPoll    = 2 * time.Second
 	airflowDefaultDAGWait = 2 * time.Minute
-	airflowRespMax        = 4 << 20
 	airflowCleanupLimit   = 20 * time.Second
 	// airflowLogLines is how much of a failed task's log the error shows.
 	airflowLogLines = 15
@@ -62,7 +59,7 @@ func (a AirflowDAGRun) Run(ctx context.Context, hc *http.Client, baseURL string)
 	if a.DAG == "" {
 		return "", errors.New("airflow-dag-run: no DAG given (params.dag in the chapter spec)")
 	}
-	c, user, pass, err := newAirflowClient(hc, baseURL)
+	c, user, pass, err := newAPIClient(airflowAPIServer, hc, baseURL)
 	if err != nil {
 		return "", err
 	}
@@ -90,147 +87,29 @@ func (a AirflowDAGRun) Run(ctx context.Context, hc *http.Client, baseURL string)
 	return r.run(ctx, user, pass)
 }
 
-// airflowClient issues REST calls and turns every failure into an error naming the step.
-type airflowClient struct {
-	hc       *http.Client
-	base     string // scheme://host[:port][/prefix], no userinfo, no trailing slash
-	redacted string // the same, for messages
-	token    string // Bearer token after login
-}
-
-func newAirflowClient(hc *http.Client, baseURL string) (*airflowClient, string, string, error) {
-	u, err := url.Parse(strings.TrimSpace(baseURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", "", fmt.Errorf("airflow-dag-run: invalid Airflow URL %q: want http(s)://[user:password@]host:port", redactURL(baseURL))
-	}
-	var user, pass string
-	if u.User != nil {
-		user = u.User.Username()
-		pass, _ = u.User.Password()
-		u.User = nil
-	}
-	u.RawQuery, u.Fragment = "", ""
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	base := strings.TrimRight(u.String(), "/")
-	return &airflowClient{hc: hc, base: base, redacted: base}, user, pass, nil
-}
-
-// redactURL hides the password of a URL that may not parse.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		if i := strings.Index(s, "://"); i >= 0 && i < at {
-			return s[:i+3] + "xxxxx" + s[at:]
+// airflowAPIServer is Airflow's API server, as the API client names it and reads its errors.
+var airflowAPIServer = apiTool{
+	Check: "airflow-dag-run", Name: "Airflow", Server: "Airflow API server", Credentials: true,
+	NotJSONHint: "an Airflow 3 API server",
+	ErrorBody: func(_ int, body []byte) (string, string) {
+		// FastAPI's {"detail": "..."} (or a structured detail).
+		var fe struct {
+			Detail json.RawMessage `json:"detail"`
 		}
-	}
-	return s
-}
-
-// airflowHTTPError is a non-2xx answer.
-type airflowHTTPError struct {
-	Status string
-	Code   int
-	Body   string // trimmed; FastAPI's "detail" when there is one
-}
-
-func (e *airflowHTTPError) Error() string {
-	if e.Body == "" {
-		return e.Status
-	}
-	return e.Status + ": " + e.Body
-}
-
-// call sends one request. path is the unescaped path used in messages, rawPath its escaped form
-// (empty: the same). in (if not nil) is sent as JSON; a 2xx answer is decoded into out (if not nil).
-func (c *airflowClient) call(ctx context.Context, step, method, path, rawPath string, in, out any) error {
-	if rawPath == "" {
-		rawPath = path
-	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("airflow-dag-run: %s: %s %s: encode request: %w", step, method, path, err)
+		if json.Unmarshal(body, &fe) != nil || len(fe.Detail) == 0 {
+			return "", ""
 		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+rawPath, body)
-	if err != nil {
-		return fmt.Errorf("airflow-dag-run: %s: %s %s: %w", step, method, path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("airflow-dag-run: %s: %s %s: %w", step, method, path, context.Cause(ctx))
-		}
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return fmt.Errorf("airflow-dag-run: %s: %s %s: Airflow API server unreachable at %s "+
-			"(check the endpoint and that the port-forward is running): %w", step, method, path, c.redacted, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, rerr := io.ReadAll(io.LimitReader(resp.Body, airflowRespMax))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("airflow-dag-run: %s: %s %s: %w", step, method, path, newAirflowHTTPError(resp, data))
-	}
-	if rerr != nil {
-		if ctx.Err() != nil {
-			rerr = context.Cause(ctx)
-		}
-		return fmt.Errorf("airflow-dag-run: %s: %s %s: read answer: %w", step, method, path, rerr)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("airflow-dag-run: %s: %s %s: %s: not the expected JSON (%v; is %s an Airflow 3 API server?): %s",
-				step, method, path, resp.Status, err, c.redacted, trimBody(data))
-		}
-	}
-	return nil
-}
-
-func newAirflowHTTPError(resp *http.Response, data []byte) *airflowHTTPError {
-	e := &airflowHTTPError{Status: resp.Status, Code: resp.StatusCode, Body: trimBody(data)}
-	if e.Status == "" {
-		e.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
-	}
-	var fe struct {
-		Detail json.RawMessage `json:"detail"`
-	}
-	if json.Unmarshal(data, &fe) == nil && len(fe.Detail) > 0 {
 		var s string
 		if json.Unmarshal(fe.Detail, &s) == nil {
-			e.Body = trimBody([]byte(s))
-		} else {
-			e.Body = trimBody(fe.Detail)
+			return "", trimBody([]byte(s))
 		}
-	}
-	return e
-}
-
-func airflowStatus(err error) int {
-	var he *airflowHTTPError
-	if errors.As(err, &he) {
-		return he.Code
-	}
-	return 0
+		return "", trimBody(fe.Detail)
+	},
 }
 
 // airflowRun is one execution of the check.
 type airflowRun struct {
-	c       *airflowClient
+	c       *apiClient
 	dag     string
 	poll    time.Duration
 	dagWait time.Duration
@@ -249,7 +128,7 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 	var health map[string]struct {
 		Status *string `json:"status"`
 	}
-	if err := c.call(ctx, "health", http.MethodGet, airflowAPI+"/monitor/health", "", nil, &health); err != nil {
+	if err := c.do(ctx, "health", http.MethodGet, airflowAPI+"/monitor/health", "", nil, &health); err != nil {
 		return "", err
 	}
 	if _, ok := health["metadatabase"]; !ok {
@@ -271,9 +150,9 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := c.call(ctx, "log in", http.MethodPost, "/auth/token", "",
+	if err := c.do(ctx, "log in", http.MethodPost, "/auth/token", "",
 		map[string]string{"username": user, "password": pass}, &tok); err != nil {
-		if code := airflowStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden {
+		if code := apiStatus(err); code == http.StatusUnauthorized || code == http.StatusForbidden {
 			return "", fmt.Errorf("%w (wrong username or password for user %q)", err, user)
 		}
 		return "", err
@@ -281,12 +160,12 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 	if tok.AccessToken == "" {
 		return "", fmt.Errorf("airflow-dag-run: log in: POST /auth/token: no access_token in the answer")
 	}
-	c.token = tok.AccessToken
+	c.Token = tok.AccessToken
 
 	var ver struct {
 		Version string `json:"version"`
 	}
-	if err := c.call(ctx, "version", http.MethodGet, airflowAPI+"/version", "", nil, &ver); err != nil {
+	if err := c.do(ctx, "version", http.MethodGet, airflowAPI+"/version", "", nil, &ver); err != nil {
 		return "", err
 	}
 
@@ -302,7 +181,7 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 		var d struct {
 			IsPaused bool `json:"is_paused"`
 		}
-		err := c.call(ctx, "unpause DAG", http.MethodPatch, p+"?update_mask=is_paused", raw+"?update_mask=is_paused",
+		err := c.do(ctx, "unpause DAG", http.MethodPatch, p+"?update_mask=is_paused", raw+"?update_mask=is_paused",
 			map[string]bool{"is_paused": false}, &d)
 		if err != nil {
 			return "", err
@@ -317,7 +196,7 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 	runID := airflowRunID()
 	p, raw := r.dagPath()
 	var created airflowDAGRun
-	if err := c.call(ctx, "trigger run", http.MethodPost, p+"/dagRuns", raw+"/dagRuns", map[string]any{
+	if err := c.do(ctx, "trigger run", http.MethodPost, p+"/dagRuns", raw+"/dagRuns", map[string]any{
 		"dag_run_id":   runID,
 		"logical_date": nil,
 		"conf":         map[string]any{},
@@ -364,14 +243,14 @@ func (r *airflowRun) getDAG(ctx context.Context) (paused bool, err error) {
 			IsPaused bool   `json:"is_paused"`
 			IsStale  bool   `json:"is_stale"`
 		}
-		err := r.c.call(ctx, "get DAG", http.MethodGet, p, raw, nil, &d)
+		err := r.c.do(ctx, "get DAG", http.MethodGet, p, raw, nil, &d)
 		if err == nil {
 			if d.IsStale {
 				return false, fmt.Errorf("airflow-dag-run: get DAG: GET %s: DAG %s is stale: its file is gone from the DAGs folder", p, r.dag)
 			}
 			return d.IsPaused, nil
 		}
-		if airflowStatus(err) != http.StatusNotFound {
+		if apiStatus(err) != http.StatusNotFound {
 			return false, err
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -396,7 +275,7 @@ func (r *airflowRun) importErrors(ctx context.Context) string {
 		} `json:"import_errors"`
 		TotalEntries int `json:"total_entries"`
 	}
-	if err := r.c.call(ctx, "import errors", http.MethodGet, airflowAPI+"/importErrors?limit=5", "", nil, &ie); err != nil {
+	if err := r.c.do(ctx, "import errors", http.MethodGet, airflowAPI+"/importErrors?limit=5", "", nil, &ie); err != nil {
 		return "; import errors unknown: " + err.Error()
 	}
 	if ie.TotalEntries == 0 {
@@ -422,7 +301,7 @@ func (r *airflowRun) wait(ctx context.Context, runID string) (airflowDAGRun, err
 	p, raw = p+"/dagRuns/"+runID, raw+"/dagRuns/"+url.PathEscape(runID)
 	var run airflowDAGRun
 	for {
-		err := r.c.call(ctx, "wait for run", http.MethodGet, p, raw, nil, &run)
+		err := r.c.do(ctx, "wait for run", http.MethodGet, p, raw, nil, &run)
 		if err != nil && ctx.Err() == nil {
 			return run, err
 		}
@@ -475,7 +354,7 @@ func (r *airflowRun) taskInstances(ctx context.Context, runID string) ([]airflow
 	var out struct {
 		TaskInstances []airflowTI `json:"task_instances"`
 	}
-	if err := r.c.call(ctx, "list task instances", http.MethodGet, p, raw, nil, &out); err != nil {
+	if err := r.c.do(ctx, "list task instances", http.MethodGet, p, raw, nil, &out); err != nil {
 		return nil, err
 	}
 	tis := out.TaskInstances
@@ -559,7 +438,7 @@ func (r *airflowRun) logTail(ctx context.Context, runID string, ti airflowTI) st
 	var out struct {
 		Content json.RawMessage `json:"content"`
 	}
-	if err := r.c.call(ctx, "read task log", http.MethodGet, p+"/dagRuns/"+runID+suffix,
+	if err := r.c.do(ctx, "read task log", http.MethodGet, p+"/dagRuns/"+runID+suffix,
 		raw+"/dagRuns/"+url.PathEscape(runID)+rawSuffix, nil, &out); err != nil {
 		return "  (log unavailable: " + err.Error() + ")"
 	}
@@ -630,7 +509,7 @@ func (r *airflowRun) cleanup(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), airflowCleanupLimit)
 	defer cancel()
 	p, raw := r.dagPath()
-	err := r.c.call(ctx, "pause DAG again", http.MethodPatch, p+"?update_mask=is_paused", raw+"?update_mask=is_paused",
+	err := r.c.do(ctx, "pause DAG again", http.MethodPatch, p+"?update_mask=is_paused", raw+"?update_mask=is_paused",
 		map[string]bool{"is_paused": true}, nil)
 	if err != nil {
 		return fmt.Errorf("%w (the check unpaused DAG %s; pause it in the UI)", err, r.dag)

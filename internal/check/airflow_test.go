@@ -49,7 +49,7 @@ raise ImportError("deliberately broken DAG file")
 // airflowGetDAG reads a DAG's is_paused through the API, with the server's admin credentials.
 func airflowGetDAG(t *testing.T, srv *nativetest.AirflowServer, dag string) bool {
 	t.Helper()
-	c, _, _, err := newAirflowClient(nil, srv.URL)
+	c, _, _, err := newAPIClient(airflowAPIServer, nil, srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,15 +57,15 @@ func airflowGetDAG(t *testing.T, srv *nativetest.AirflowServer, dag string) bool
 		AccessToken string `json:"access_token"`
 	}
 	ctx := t.Context()
-	if err := c.call(ctx, "log in", http.MethodPost, "/auth/token", "",
+	if err := c.do(ctx, "log in", http.MethodPost, "/auth/token", "",
 		map[string]string{"username": srv.Username, "password": srv.Password}, &tok); err != nil {
 		t.Fatal(err)
 	}
-	c.token = tok.AccessToken
+	c.Token = tok.AccessToken
 	var d struct {
 		IsPaused bool `json:"is_paused"`
 	}
-	if err := c.call(ctx, "get DAG", http.MethodGet, "/api/v2/dags/"+dag, "", nil, &d); err != nil {
+	if err := c.do(ctx, "get DAG", http.MethodGet, "/api/v2/dags/"+dag, "", nil, &d); err != nil {
 		t.Fatal(err)
 	}
 	return d.IsPaused

@@ -6,22 +6,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 const (
 	feastCheck         = "feast-online-features"
 	feastOnlinePath    = "/get-online-features"
 	feastHealthPath    = "/health"
-	feastRespMax       = 4 << 20
 	feastMaxMismatches = 10
 	// feastTolerance is the relative tolerance (against max(1, |want|)) for numbers: Float32
 	// features come back as the nearest float32 widened to a double (0.35 → 0.3499999940395355).
@@ -139,7 +135,7 @@ type feastResponse struct {
 // naming the feature, the entity, what came back and what was wanted. A nil hc means a client with a
 // 30 s timeout.
 func (f FeastOnlineFeatures) Run(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
-	c, err := newFeastClient(hc, baseURL)
+	c, _, _, err := newAPIClient(feastServer, hc, baseURL)
 	if err != nil {
 		return "", err
 	}
@@ -147,9 +143,8 @@ func (f FeastOnlineFeatures) Run(ctx context.Context, hc *http.Client, baseURL s
 		return "", fmt.Errorf("%s: invalid check: %w", feastCheck, err)
 	}
 
-	if _, err := c.call(ctx, "health", http.MethodGet, feastHealthPath, nil); err != nil {
-		var he *feastHTTPError
-		if errors.As(err, &he) && he.Code == http.StatusServiceUnavailable {
+	if _, err := c.call(ctx, "health", http.MethodGet, feastHealthPath, "", nil, nil, nil); err != nil {
+		if apiStatus(err) == http.StatusServiceUnavailable {
 			return "", fmt.Errorf("%w (the feature server has not loaded its registry yet: was `feast apply` run, "+
 				"and does feature_store.yaml's registry path point at its output?)", err)
 		}
@@ -160,11 +155,11 @@ func (f FeastOnlineFeatures) Run(ctx context.Context, hc *http.Client, baseURL s
 	for k, vs := range f.Entities {
 		entities[k] = vs
 	}
-	body, err := c.call(ctx, "get online features", http.MethodPost, feastOnlinePath, map[string]any{
+	body, err := c.call(ctx, "get online features", http.MethodPost, feastOnlinePath, "", nil, map[string]any{
 		"features":           f.Features,
 		"entities":           entities,
 		"full_feature_names": true,
-	})
+	}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -305,84 +300,10 @@ func feastFormat(v any) string {
 	return string(b)
 }
 
-// feastClient sends requests and turns every failure into an error naming the step.
-type feastClient struct {
-	hc       *http.Client
-	base     string
-	redacted string
-}
-
-func newFeastClient(hc *http.Client, baseURL string) (*feastClient, error) {
-	u, err := url.Parse(strings.TrimSpace(baseURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: invalid Feast feature server URL %q: want http(s)://host:port", feastCheck, baseURL)
-	}
-	u.RawQuery, u.Fragment = "", ""
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return &feastClient{hc: hc, base: strings.TrimRight(u.String(), "/"), redacted: strings.TrimRight(u.Redacted(), "/")}, nil
-}
-
-// feastHTTPError is a non-2xx answer.
-type feastHTTPError struct {
-	Status string
-	Code   int
-	Body   string // the error message, trimmed
-}
-
-func (e *feastHTTPError) Error() string {
-	if e.Body == "" {
-		return e.Status
-	}
-	return e.Status + ": " + e.Body
-}
-
-func (c *feastClient) call(ctx context.Context, step, method, p string, in any) ([]byte, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %s %s: encode request: %w", feastCheck, step, method, p, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+p, body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %s %s: %w", feastCheck, step, method, p, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %s: %s %s: %w", feastCheck, step, method, p, context.Cause(ctx))
-		}
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("%s: %s: %s %s: Feast feature server unreachable at %s "+
-			"(check the endpoint and that the port-forward is running): %w", feastCheck, step, method, p, c.redacted, err)
-	}
-	defer resp.Body.Close()
-	data, rerr := io.ReadAll(io.LimitReader(resp.Body, feastRespMax))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		status := resp.Status
-		if status == "" {
-			status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
-		}
-		return nil, fmt.Errorf("%s: %s: %s %s: %w", feastCheck, step, method, p,
-			&feastHTTPError{Status: status, Code: resp.StatusCode, Body: feastErrorMessage(data)})
-	}
-	if rerr != nil {
-		if ctx.Err() != nil {
-			rerr = context.Cause(ctx)
-		}
-		return nil, fmt.Errorf("%s: %s: %s %s: read answer: %w", feastCheck, step, method, p, rerr)
-	}
-	return data, nil
+// feastServer is the Feast feature server, as the API client names it and reads its errors.
+var feastServer = apiTool{
+	Check: feastCheck, Name: "Feast feature server", Server: "Feast feature server",
+	ErrorBody: func(_ int, body []byte) (string, string) { return "", feastErrorMessage(body) },
 }
 
 // feastErrorMessage digs the message out of the feature server's error bodies, which come as a

@@ -8,10 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -27,7 +25,6 @@ const (
 	// to PUT/GET/DELETE <mlflowArtifactsAPI>/<exp>/<run>/artifacts/<file>.
 	mlflowArtifactsAPI = "/api/2.0/mlflow-artifacts/artifacts"
 
-	mlflowRespMax      = 4 << 20
 	mlflowCleanupLimit = 30 * time.Second
 
 	mlflowParamKey  = "check.param"
@@ -48,10 +45,11 @@ const (
 // Cleanup always runs, also after a failed step or a cancelled ctx, and a cleanup failure is
 // reported as an error too. A nil hc means a client with a 30 s timeout.
 func MLflowRoundTrip(ctx context.Context, hc *http.Client, baseURL string) (summary string, err error) {
-	c, err := newMLflowClient(hc, baseURL)
+	api, _, _, err := newAPIClient(mlflowServer, hc, baseURL)
 	if err != nil {
 		return "", err
 	}
+	c := &mlflowClient{api}
 	rt := &mlflowRoundTrip{c: c, name: mlflowUniqueName()}
 	defer func() {
 		if cerr := rt.cleanup(ctx); cerr != nil {
@@ -64,132 +62,34 @@ func MLflowRoundTrip(ctx context.Context, hc *http.Client, baseURL string) (summ
 	return rt.run(ctx)
 }
 
-// mlflowClient issues REST calls and turns every failure into an error naming the step.
-type mlflowClient struct {
-	hc       *http.Client
-	base     string // scheme://host[:port][/prefix], no trailing slash
-	redacted string // base without credentials, for messages
-}
-
-func newMLflowClient(hc *http.Client, baseURL string) (*mlflowClient, error) {
-	u, err := url.Parse(strings.TrimSpace(baseURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("mlflow-roundtrip: invalid MLflow URL %q: want http(s)://host:port", baseURL)
-	}
-	u.RawQuery, u.Fragment = "", ""
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	return &mlflowClient{
-		hc:       hc,
-		base:     strings.TrimRight(u.String(), "/"),
-		redacted: strings.TrimRight(u.Redacted(), "/"),
-	}, nil
-}
-
-// mlflowHTTPError is a non-2xx answer.
-type mlflowHTTPError struct {
-	Status    string
-	Code      int
-	ErrorCode string // MLflow's error_code when the body is an MLflow error
-	Body      string // trimmed
-}
-
-func (e *mlflowHTTPError) Error() string {
-	msg := e.Status
-	if e.Body != "" {
-		msg += ": " + e.Body
-	}
-	if e.Code == http.StatusForbidden && strings.Contains(e.Body, "Invalid Host header") {
-		msg += " (the server's Host check refused the host name used: add it, with its :port form, " +
-			"to MLFLOW_SERVER_ALLOWED_HOSTS on the server)"
-	}
-	return msg
-}
-
-func (e *mlflowHTTPError) notFound() bool {
-	return e.Code == http.StatusNotFound || e.ErrorCode == "RESOURCE_DOES_NOT_EXIST"
-}
-
-// call sends one request. path is the unescaped API path used in messages; rawPath (if not empty)
-// is its escaped form. in (if not nil) is sent as JSON, or as is when it is a []byte. A 2xx answer
-// is returned raw and, when out is not nil, decoded into it as JSON.
-func (c *mlflowClient) call(ctx context.Context, step, method, path, rawPath string, query url.Values, in any, out any) ([]byte, error) {
-	if rawPath == "" {
-		rawPath = path
-	}
-	target := c.base + rawPath
-	if len(query) > 0 {
-		target += "?" + query.Encode()
-	}
-	var body io.Reader
-	contentType := ""
-	switch v := in.(type) {
-	case nil:
-	case []byte:
-		body, contentType = bytes.NewReader(v), "application/octet-stream"
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: encode request: %w", step, method, path, err)
+// mlflowServer is the MLflow tracking server, as the API client names it and reads its errors.
+var mlflowServer = apiTool{
+	Check: "mlflow-roundtrip", Name: "MLflow", Server: "MLflow server",
+	ErrorBody: func(code int, body []byte) (string, string) {
+		var me struct {
+			ErrorCode string `json:"error_code"`
+			Message   string `json:"message"`
 		}
-		body, contentType = bytes.NewReader(b), "application/json"
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
-	if err != nil {
-		return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: %w", step, method, path, err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: %w", step, method, path, context.Cause(ctx))
+		errorCode, msg := "", trimBody(body)
+		if json.Unmarshal(body, &me) == nil && me.ErrorCode != "" {
+			errorCode, msg = me.ErrorCode, trimBody([]byte(me.ErrorCode+": "+me.Message))
 		}
-		// *url.Error repeats the full URL; the underlying error is enough next to ours.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
+		if code == http.StatusForbidden && strings.Contains(msg, "Invalid Host header") {
+			msg += " (the server's Host check refused the host name used: add it, with its :port form, " +
+				"to MLFLOW_SERVER_ALLOWED_HOSTS on the server)"
 		}
-		return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: MLflow server unreachable at %s "+
-			"(check the endpoint and that the port-forward is running): %w", step, method, path, c.redacted, err)
-	}
-	defer resp.Body.Close()
-	data, rerr := io.ReadAll(io.LimitReader(resp.Body, mlflowRespMax))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: %w", step, method, path, newMLflowHTTPError(resp, data))
-	}
-	if rerr != nil {
-		if ctx.Err() != nil {
-			rerr = context.Cause(ctx)
-		}
-		return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: read answer: %w", step, method, path, rerr)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return nil, fmt.Errorf("mlflow-roundtrip: %s: %s %s: %s: not the expected JSON (%v): %s",
-				step, method, path, resp.Status, err, trimBody(data))
-		}
-	}
-	return data, nil
+		return errorCode, msg
+	},
 }
 
-func newMLflowHTTPError(resp *http.Response, data []byte) *mlflowHTTPError {
-	e := &mlflowHTTPError{Status: resp.Status, Code: resp.StatusCode, Body: trimBody(data)}
-	if e.Status == "" {
-		e.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
-	}
-	var me struct {
-		ErrorCode string `json:"error_code"`
-		Message   string `json:"message"`
-	}
-	if json.Unmarshal(data, &me) == nil && me.ErrorCode != "" {
-		e.ErrorCode = me.ErrorCode
-		e.Body = trimBody([]byte(me.ErrorCode + ": " + me.Message))
-	}
-	return e
+// mlflowNotFound says whether err is MLflow's answer that the object does not exist.
+func mlflowNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Code == http.StatusNotFound || ae.ErrorCode == "RESOURCE_DOES_NOT_EXIST")
 }
+
+// mlflowClient is the API client with MLflow's REST API paths.
+type mlflowClient struct{ *apiClient }
 
 func (c *mlflowClient) post(ctx context.Context, step, endpoint string, in, out any) error {
 	_, err := c.call(ctx, step, http.MethodPost, mlflowAPI+endpoint, "", nil, in, out)
@@ -218,8 +118,8 @@ type mlflowRoundTrip struct {
 // mlflowMayExist reports whether a create request that returned err may have taken effect:
 // it succeeded, or no HTTP error answer says it did not.
 func mlflowMayExist(err error) bool {
-	var he *mlflowHTTPError
-	return err == nil || !errors.As(err, &he)
+	var ae *APIError
+	return err == nil || !errors.As(err, &ae)
 }
 
 func (rt *mlflowRoundTrip) run(ctx context.Context) (string, error) {
@@ -402,8 +302,7 @@ func (rt *mlflowRoundTrip) cleanup(ctx context.Context) error {
 	// tolerate404 is for things that may or may not exist (the request went out, the answer
 	// did not come back).
 	add := func(err error, tolerate404 bool) {
-		var he *mlflowHTTPError
-		if err == nil || (tolerate404 && errors.As(err, &he) && he.notFound()) {
+		if err == nil || (tolerate404 && mlflowNotFound(err)) {
 			return
 		}
 		errs = append(errs, fmt.Errorf("cleanup: %w", err))
