@@ -14,7 +14,8 @@ import (
 
 // DownOptions tune `down`.
 type DownOptions struct {
-	// All removes every installed chapter, then the kind cluster if mlops-series created it.
+	// All removes every installed chapter, then the cluster if its provisioner says mlops-series
+	// created it (kind: the marker; terraform: its state).
 	All     bool
 	Timeout time.Duration
 	// Lock says how to wait for another run that holds the cluster lock.

@@ -10,7 +10,7 @@ func newDownCmd(g *Globals) *cobra.Command {
 	var o action.DownOptions
 	cmd := &cobra.Command{
 		Use:   "down [CHAPTER | --all]",
-		Short: "Remove exactly what a chapter installed; --all removes every chapter and the kind cluster mlops-series created",
+		Short: "Remove exactly what a chapter installed; --all removes every chapter and the cluster mlops-series created (kind or terraform)",
 		Example: `  mlops-series down chapter-6
   mlops-series down --all`,
 		Args:              cobra.MaximumNArgs(1),
@@ -27,7 +27,7 @@ func newDownCmd(g *Globals) *cobra.Command {
 			return e.Down(cmd.Context(), name, o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.All, "all", false, "remove every installed chapter, then the kind cluster if mlops-series created it")
+	cmd.Flags().BoolVar(&o.All, "all", false, "remove every installed chapter, then the cluster if mlops-series created it (with --provisioner terraform: the one Terraform made)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 0, "wait at most this long for each removal (default 3m)")
 	lockFlags(cmd, &o.Lock)
 	return cmd
