@@ -26,8 +26,11 @@ build:
 	go build -trimpath -ldflags "-X github.com/mlops-series/mlops-series/internal/cli.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) -X github.com/mlops-series/mlops-series/internal/cli.Commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o $(BIN) ./cmd/mlops-series
 
 # The README's main job: bring up chapter 6 on a local kind cluster (needs Docker or Podman).
+# On a machine that reaches no registry, build the node and stand-in images first and pass their
+# overlay: make kind-images && make up KIND_CONFIG=$(MLOPS_CACHE)/kind/kind-config.yaml
+KIND_CONFIG ?=
 up: build
-	./$(BIN) up chapter-6
+	./$(BIN) up chapter-6 $(if $(KIND_CONFIG),--kind-config $(KIND_CONFIG))
 
 deps:
 	bash hack/install-debian.sh
@@ -44,6 +47,7 @@ deps:
 
 lint:
 	bash hack/lint-tracked.sh
+	bash hack/lint-tidy.sh
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	$(TOOLS)/staticcheck-$(STATICCHECK_VERSION) ./...
@@ -91,7 +95,8 @@ kind-test: build kind-images
 
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
-test: deps lint vuln actionlint docs-check unit pytest
+# (`integration` runs the unit tests too; `make unit` is the fast loop.)
+test: deps lint vuln actionlint docs-check integration pytest kind-test
 
 clean:
 	rm -rf bin
