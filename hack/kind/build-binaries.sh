@@ -48,7 +48,7 @@ fi
 # Kubernetes node binaries and the control-plane components, from a wrapper module that repeats
 # k8s.io/kubernetes' replace lines at the published staging versions (as hack/build-testenv.sh does;
 # the same GOCACHE makes the shared packages free the second time).
-kube_cmds=(kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler)
+kube_cmds=(kubelet kubeadm kubectl kube-proxy)
 need=0
 for c in "${kube_cmds[@]}"; do have "$c" "$KUBE_VERSION" || need=1; done
 if [[ $need == 1 ]]; then
@@ -75,10 +75,6 @@ if [[ $need == 1 ]]; then
   ldflags+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
   for c in "${kube_cmds[@]}"; do
     have "$c" "$KUBE_VERSION" && continue
-    # The control plane's binaries are the test control plane's (same version, same flags).
-    if [[ -x "$tbin/$c" && "$(cat "$tbin/$c.version" 2>/dev/null)" == "$KUBE_VERSION" ]]; then
-      cp "$tbin/$c" "$kbin/$c"; stamp "$c" "$KUBE_VERSION"; continue
-    fi
     # cgo as in hack/build-testenv.sh, so both share the build cache; the images carry glibc.
     t0=$SECONDS
     log "building $c $KUBE_VERSION (slow when cold)"
@@ -87,28 +83,13 @@ if [[ $need == 1 ]]; then
     log "built $c in $((SECONDS - t0))s"
   done
 fi
-# etcd: the test control plane's build when present; else the same wrapper module it uses.
-if ! have etcd "$ETCD_VERSION" && [[ -x "$tbin/etcd" && "$(cat "$tbin/etcd.version" 2>/dev/null)" == "$ETCD_VERSION" ]]; then
-  cp "$tbin/etcd" "$kbin/etcd"; stamp etcd "$ETCD_VERSION"
-fi
-if ! have etcd "$ETCD_VERSION"; then
-  mod="$kbuild/etcd-$ETCD_VERSION"; mkdir -p "$mod"
-  cat > "$mod/go.mod" <<GOMOD
-module mlops-series.local/kind-etcd
-
-go 1.26.0
-
-require go.etcd.io/etcd/server/v3 $ETCD_VERSION
-
-replace go.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 $ETCD_VERSION
-replace go.etcd.io/etcd/client/pkg/v3 => go.etcd.io/etcd/client/pkg/v3 $ETCD_VERSION
-replace go.etcd.io/etcd/client/v3 => go.etcd.io/etcd/client/v3 $ETCD_VERSION
-replace go.etcd.io/etcd/pkg/v3 => go.etcd.io/etcd/pkg/v3 $ETCD_VERSION
-GOMOD
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$mod/tools.go"
-  (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
-  log "building etcd $ETCD_VERSION"
-  (cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$kbin/etcd" go.etcd.io/etcd/server/v3)
-  stamp etcd "$ETCD_VERSION"
-fi
+# The control plane's own binaries (kube-apiserver, kube-controller-manager, kube-scheduler, etcd)
+# are the test control plane's: hack/build-testenv.sh builds them once (a no-op when cached).
+MLOPS_CACHE="$cache" bash "$here/../build-testenv.sh"
+for c in kube-apiserver kube-controller-manager kube-scheduler etcd; do
+  v="$KUBE_VERSION"; [ "$c" = etcd ] && v="$ETCD_VERSION"
+  have "$c" "$v" && continue
+  [ "$(cat "$tbin/$c.version" 2>/dev/null)" == "$v" ] || { log "$tbin/$c is not at $v"; exit 1; }
+  cp "$tbin/$c" "$kbin/$c"; stamp "$c" "$v"
+done
 log "binaries ready in $kbin"
