@@ -50,14 +50,23 @@ func setup(t *testing.T) *env {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("CLI binary missing (run `make build`): %v", err)
 	}
-	if exists(t) {
-		t.Fatalf("a kind node %s already exists: this test creates and deletes its own cluster; remove it with `mlops-series down --all`", node)
-	}
 	// The CLI keeps the cluster's kubeconfig and its state under the user config folder: a
 	// temporary one, so the test touches nothing of the user's.
 	cfg := t.TempDir()
 	base := append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "NO_COLOR=1", "LANG=C")
-	return &env{t: t, bin: bin, overlay: overlay, base: base}
+	e := &env{t: t, bin: bin, overlay: overlay, base: base}
+	if exists(t) {
+		// In CI a cluster left by an interrupted run is removed the way a reader would (down --all
+		// deletes only a cluster mlops-series created); on a workstation it may be the user's own.
+		if os.Getenv("CI") != "true" {
+			t.Fatalf("a kind node %s already exists: this test creates and deletes its own cluster; remove it with `mlops-series down --all`", node)
+		}
+		e.run(5*time.Minute, "down", "--all")
+		if exists(t) {
+			t.Fatalf("a kind node %s exists that mlops-series did not create: remove it by hand", node)
+		}
+	}
+	return e
 }
 
 func envOr(k, def string) string {
