@@ -174,20 +174,8 @@ var postLinkRe = regexp.MustCompile(`\[((?:\\.|[^\]\\])*)\]\(([^()\s]*)\)`)
 // otherwise replaced by its text. Code blocks and code spans are left alone.
 func (p *chapterPage) postLinks(page string, t texts, opts JekyllOptions) string {
 	lines := strings.Split(page, "\n")
-	fence := ""
-	for i, line := range lines {
-		trimmed := strings.TrimLeft(line, " ")
-		if fence != "" {
-			if strings.HasPrefix(trimmed, fence) {
-				fence = ""
-			}
-			continue
-		}
-		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
-			fence = trimmed[:3]
-			continue
-		}
-		parts := strings.Split(line, "`")
+	for _, i := range proseIndexes(lines) {
+		parts := strings.Split(lines[i], "`")
 		for j := 0; j < len(parts); j += 2 { // even parts are outside code spans
 			parts[j] = postLinkRe.ReplaceAllStringFunc(parts[j], func(m string) string {
 				s := postLinkRe.FindStringSubmatch(m)

@@ -141,9 +141,20 @@ func markdownAnchors(page string) map[string]int {
 
 // proseLines returns the lines of a page that are not inside a fenced code block.
 func proseLines(page string) []string {
+	lines := strings.Split(page, "\n")
 	var out []string
+	for _, i := range proseIndexes(lines) {
+		out = append(out, lines[i])
+	}
+	return out
+}
+
+// proseIndexes returns the indexes of the lines that are not inside a fenced code block (nor a
+// fence line itself).
+func proseIndexes(lines []string) []int {
+	var out []int
 	fence := ""
-	for _, line := range strings.Split(page, "\n") {
+	for i, line := range lines {
 		trimmed := strings.TrimLeft(line, " ")
 		if fence != "" {
 			if strings.HasPrefix(trimmed, fence) {
@@ -155,7 +166,7 @@ func proseLines(page string) []string {
 			fence = trimmed[:3]
 			continue
 		}
-		out = append(out, line)
+		out = append(out, i)
 	}
 	return out
 }
