@@ -12,6 +12,10 @@ repo="$(cd "$here/../.." && pwd)"
 source "$here/versions.sh"
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 sdir="$kcache/standins"; mkdir -p "$sdir"
+# One build at a time (.ci/run starts one in the background before `make test` may start another):
+# the second waits, then finds the images built and skips them.
+exec 8>"$sdir/.lock"
+flock 8
 
 # name -> image reference, read from series/images.yaml (the one list of pinned images).
 ref_of() { grep -oE "ref: \"[^\"]*$1:[^\"]*\"" "$repo/series/images.yaml" | head -1 | sed 's/ref: "\(.*\)"/\1/'; }
