@@ -20,7 +20,7 @@ GLIBC_IMAGE="mlops-series.local/glibc-base:bookworm"
 
 # The inputs of the image (this script and its files): a change rebuilds it.
 inputs="$(cat "$here/build-node.sh" "$here/versions.sh" "$here"/node/*.c "$here"/node/files/* | sha256sum | cut -c1-16)"
-if [ "$(docker image inspect -f '{{index .Config.Labels "mlops-series.inputs"}}' "$NODE_IMAGE" 2>/dev/null)" == "$inputs" ]; then
+if built_from "$NODE_IMAGE" "$inputs"; then
   log "$NODE_IMAGE present"; exit 0
 fi
 if [ -f "$archive" ] && [ "$(cat "$archive.inputs" 2>/dev/null)" == "$inputs" ]; then

@@ -34,7 +34,7 @@ for n in "${names[@]}"; do
   short="${ref#docker.io/}"; short="${short#library/}"
   # The stand-in's inputs (its folder, the reference it stands in for): a change rebuilds it.
   inputs="$( { echo "$ref"; tar -C "$here/standins/$n" --sort=name --mtime=@0 --owner=0 --group=0 -c . ; } | sha256sum | cut -c1-16)"
-  if [ "$(docker image inspect -f '{{index .Config.Labels "mlops-series.inputs"}}' "$short" 2>/dev/null)" == "$inputs" ]; then continue; fi
+  if built_from "$short" "$inputs"; then continue; fi
   if [ -f "$sdir/$n.tar" ] && [ "$(cat "$sdir/$n.inputs" 2>/dev/null)" == "$inputs" ]; then
     docker load -i "$sdir/$n.tar" >/dev/null && continue
   fi

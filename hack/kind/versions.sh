@@ -61,3 +61,9 @@ dbuild() {
   if docker build --force-rm "$@" >/dev/null 2>"$err"; then rm -f "$err"; return 0; fi
   cat "$err" >&2; rm -f "$err"; return 1
 }
+
+# built_from IMAGE INPUTS: true when IMAGE exists and carries the label mlops-series.inputs=INPUTS
+# (the digest of what it was built from, set by the build scripts).
+built_from() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "mlops-series.inputs"}}' "$1" 2>/dev/null)" == "$2" ]
+}
