@@ -1,0 +1,150 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// InputsLabel is the label an image built by Build carries: the digest of its build context and
+// build arguments, so an unchanged image is not built again.
+const InputsLabel = "io.mlops-series.inputs"
+
+// Build is one image the series builds from a folder of its own (a chapter's serving app, its
+// notebook image): the reference it is tagged with, the build context, the Dockerfile in it.
+type Build struct {
+	Ref string
+	// Context is the build context; Dockerfile a path in it ("" is "Dockerfile").
+	Context    fs.FS
+	Dockerfile string
+	// Args are the --build-arg values.
+	Args map[string]string
+}
+
+// Inputs is the digest of b's context (every file's path, mode and content) and build arguments.
+func (b Build) Inputs() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(b.Context, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00", p, info.Mode()&(fs.ModeDir|0o111))
+		if d.Type().IsRegular() {
+			data, err := fs.ReadFile(b.Context, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%d\x00", len(data))
+			h.Write(data)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("read build context of %s: %w", b.Ref, err)
+	}
+	keys := make([]string, 0, len(b.Args))
+	for k := range b.Args {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "arg\x00%s=%s\x00", k, b.Args[k])
+	}
+	fmt.Fprintf(h, "dockerfile\x00%s", b.dockerfile())
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func (b Build) dockerfile() string {
+	if b.Dockerfile == "" {
+		return "Dockerfile"
+	}
+	return b.Dockerfile
+}
+
+// Label returns the value of label on ref in the engine ("" when ref or the label is missing).
+func (e *Engine) Label(ctx context.Context, ref, label string) string {
+	var out bytes.Buffer
+	format := fmt.Sprintf(`{{index .Config.Labels %q}}`, label)
+	if err := e.command(ctx, nil, &out, "image", "inspect", "--format", format, ref); err != nil {
+		return ""
+	}
+	v := strings.TrimSpace(out.String())
+	if v == "<no value>" {
+		return ""
+	}
+	return v
+}
+
+// UpToDate says whether the engine holds b.Ref built from b's current inputs.
+func (e *Engine) UpToDate(ctx context.Context, b Build) (bool, error) {
+	inputs, err := b.Inputs()
+	if err != nil {
+		return false, err
+	}
+	return e.Label(ctx, b.Ref, InputsLabel) == inputs, nil
+}
+
+// Build builds b with the engine, writing the engine's output to w. The context is copied to a
+// temporary folder first (the series may be the binary's embedded copy) and removed afterwards;
+// a failed build leaves the engine's previous image of that reference as it was.
+func (e *Engine) Build(ctx context.Context, b Build, w io.Writer) error {
+	if err := checkRelative(b.dockerfile()); err != nil {
+		return fmt.Errorf("build %s: dockerfile: %w", b.Ref, err)
+	}
+	if _, err := fs.Stat(b.Context, b.dockerfile()); err != nil {
+		return fmt.Errorf("build %s: no %s in its build context: %w", b.Ref, b.dockerfile(), err)
+	}
+	inputs, err := b.Inputs()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "mlops-series-build-*")
+	if err != nil {
+		return fmt.Errorf("build %s: %w", b.Ref, err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if err := os.CopyFS(dir, b.Context); err != nil {
+		return fmt.Errorf("build %s: copy its build context: %w", b.Ref, err)
+	}
+	args := []string{"build", "--tag", b.Ref, "--label", InputsLabel + "=" + inputs,
+		"--file", filepath.Join(dir, filepath.FromSlash(b.dockerfile()))}
+	keys := make([]string, 0, len(b.Args))
+	for k := range b.Args {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		args = append(args, "--build-arg", k+"="+b.Args[k])
+	}
+	args = append(args, dir)
+	var tail bytes.Buffer
+	cmd := exec.CommandContext(ctx, e.bin(), args...)
+	out := io.MultiWriter(w, &tail)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build %s: %w", b.Ref, e.cmdErr(ctx, args, tail.String(), err))
+	}
+	return nil
+}
+
+// checkRelative refuses a path that leaves its folder.
+func checkRelative(p string) error {
+	if !fs.ValidPath(p) || path.IsAbs(p) {
+		return fmt.Errorf("%q is not a path inside the build context", p)
+	}
+	return nil
+}
