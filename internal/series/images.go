@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -27,6 +28,17 @@ type Image struct {
 	Ref     string   `yaml:"ref"`
 	Archs   []string `yaml:"archs"`
 	Chapter string   `yaml:"chapter"`
+	// Build is set for an image of the series' own, built from one of its folders by
+	// `images build` rather than pulled.
+	Build *ImageBuild `yaml:"build,omitempty"`
+}
+
+// ImageBuild says how the series builds one of its own images.
+type ImageBuild struct {
+	// Context is the build context, a folder of the series (e.g. chapter-7-model-serving/serving).
+	Context string `yaml:"context"`
+	// Dockerfile is a path in Context ("" is Dockerfile).
+	Dockerfile string `yaml:"dockerfile,omitempty"`
 }
 
 // Archs maps each image reference to the architectures it is published for.
@@ -69,6 +81,9 @@ func loadImages(fsys fs.FS) (*Images, error) {
 			errs = append(errs, fmt.Errorf("%s: images[%d]: %s is listed twice", ImagesFile, i, img.Ref))
 		}
 		seen[img.Ref] = true
+		if b := img.Build; b != nil {
+			errs = append(errs, checkImageBuild(fsys, i, b)...)
+		}
 		for _, a := range img.Archs {
 			if a != "amd64" && a != "arm64" {
 				errs = append(errs, fmt.Errorf("%s: images[%d]: unknown architecture %q (amd64, arm64)", ImagesFile, i, a))
@@ -76,4 +91,41 @@ func loadImages(fsys fs.FS) (*Images, error) {
 		}
 	}
 	return &im, errors.Join(errs...)
+}
+
+// checkImageBuild checks that a build's context is a folder of the series holding its Dockerfile.
+func checkImageBuild(fsys fs.FS, i int, b *ImageBuild) []error {
+	where := fmt.Sprintf("%s: images[%d].build", ImagesFile, i)
+	if !fs.ValidPath(b.Context) || b.Context == "." {
+		return []error{fmt.Errorf("%s.context: %q: want a folder of the series, as a relative path", where, b.Context)}
+	}
+	df := b.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	if !fs.ValidPath(df) {
+		return []error{fmt.Errorf("%s.dockerfile: %q: want a path inside the context", where, b.Dockerfile)}
+	}
+	if st, err := fs.Stat(fsys, b.Context); err != nil || !st.IsDir() {
+		return []error{fmt.Errorf("%s.context: %s is not a folder of the series", where, b.Context)}
+	}
+	if _, err := fs.Stat(fsys, path.Join(b.Context, df)); err != nil {
+		return []error{fmt.Errorf("%s.dockerfile: %s has no %s", where, b.Context, df)}
+	}
+	return nil
+}
+
+// Builds lists the images of the series' own (those with a build), in images.yaml's order; with
+// chapter set, only those of that chapter.
+func (l *Library) Builds(chapter string) []Image {
+	var out []Image
+	if l.Images == nil {
+		return out
+	}
+	for _, i := range l.Images.Images {
+		if i.Build != nil && (chapter == "" || i.Chapter == chapter) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
