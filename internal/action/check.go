@@ -2,10 +2,10 @@ package action
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // CheckOptions tune `check`.
@@ -25,7 +25,7 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 	}
 	for k := range o.Endpoints {
 		if _, _, err := e.Lib.ClosureComponent(ch.ID(), k); err != nil {
-			return fmt.Errorf("--endpoint %s: %w", k, err)
+			return i18n.Errorf(i18n.EndpointFlag, k, err)
 		}
 	}
 	e.header(ch)
@@ -50,7 +50,7 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 	}
 	results := r.Run(ctx, ch)
 	e.recordChecks(results)
-	e.printResults(results)
+	e.printResults(ch, results)
 	passed, failed, skipped := check.Summary(results)
 	if o.JUnit != "" {
 		if err := check.WriteJUnit(o.JUnit, results); err != nil {
@@ -58,8 +58,8 @@ func (e *Env) Check(ctx context.Context, name string, o CheckOptions) error {
 		}
 	}
 	if failed > 0 {
-		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("check %s: %d passed, %d failed, %d skipped", ch.ID(), passed, failed, skipped)}
+		return &ExitError{Code: ExitCheckFailed, Err: i18n.Errorf(i18n.CheckFailedCounts, ch.ID(), passed, failed, skipped)}
 	}
-	e.UI.Printf("%s: %d passed, %d failed, %d skipped\n", ch.ID(), passed, failed, skipped)
+	e.UI.Say(i18n.CheckCounts, ch.ID(), passed, failed, skipped)
 	return nil
 }

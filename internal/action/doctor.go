@@ -2,7 +2,6 @@ package action
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/doctor"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 	"github.com/mlops-series/mlops-series/internal/series"
 )
 
@@ -93,7 +93,7 @@ func (e *Env) doctor(ctx context.Context, total deploy.Footprint, read string, o
 // failed report into exit code 3.
 func (e *Env) preflightDoctor(ctx context.Context, ch *series.Chapter, total deploy.Footprint) error {
 	name := ch.ID()
-	st := e.UI.Start("doctor: is this machine fit for " + name + "?")
+	st := e.UI.Start(e.UI.T(i18n.DoctorStart, name))
 	rep := e.doctor(ctx, total, ch.Read(ch.Post.Section), DoctorOptions{})
 	warn := 0
 	for _, f := range rep.Findings {
@@ -102,13 +102,13 @@ func (e *Env) preflightDoctor(ctx context.Context, ch *series.Chapter, total dep
 		}
 	}
 	if rep.Failed() {
-		st.Fail("doctor: this environment is not fit (nothing was changed)", "")
-		rep.Print(e.UI.Err, e.UI.Color)
-		return &ExitError{Code: ExitUnfit, Err: fmt.Errorf("doctor: environment unfit for %s; fix the ✗ lines above, or pass --skip-doctor", name)}
+		st.Fail(e.UI.T(i18n.DoctorNotFit), "")
+		rep.Print(e.UI.Err, e.UI.Color, e.UI.Lang)
+		return &ExitError{Code: ExitUnfit, Err: i18n.Errorf(i18n.DoctorUnfitFor, name)}
 	}
-	text := fmt.Sprintf("doctor: %d checks passed", len(rep.Findings)-warn)
+	text := e.UI.T(i18n.DoctorPassed, len(rep.Findings)-warn)
 	if warn > 0 {
-		text += fmt.Sprintf(", %d warnings (run `mlops-series doctor %s`)", warn, name)
+		text += e.UI.T(i18n.DoctorWarnings, warn, name)
 	}
 	st.OK(text)
 	return nil

@@ -3,13 +3,13 @@ package action
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // DownOptions tune `down`.
@@ -30,10 +30,10 @@ func (e *Env) Down(ctx context.Context, name string, o DownOptions) error {
 		o.Timeout = 3 * time.Minute
 	}
 	if !o.All && name == "" {
-		return fmt.Errorf("down: name a chapter (e.g. `mlops-series down chapter-6`) or pass --all")
+		return i18n.Errorf(i18n.DownNoTarget)
 	}
 	if o.All && name != "" {
-		return fmt.Errorf("down: give a chapter or --all, not both")
+		return i18n.Errorf(i18n.DownBoth)
 	}
 	target := ""
 	if name != "" {
@@ -46,7 +46,7 @@ func (e *Env) Down(ctx context.Context, name string, o DownOptions) error {
 	cl, err := e.Provisioner.Connect(ctx)
 	if err != nil {
 		if o.All && errors.Is(err, cluster.ErrNotExist) {
-			e.UI.Printf("nothing to do: %v\n", err)
+			e.UI.Say(i18n.NothingToDo, err)
 			return nil
 		}
 		return err
@@ -80,12 +80,11 @@ func (e *Env) downLocked(ctx context.Context, cl *cluster.Cluster, target string
 		})
 	} else {
 		if _, ok := entries[target]; !ok {
-			e.UI.Printf("%s is not installed on cluster %s: nothing to do\n", target, cl.Name)
+			e.UI.Say(i18n.NotInstalled, target, cl.Name)
 			return nil
 		}
 		if deps := e.Lib.RequiredBy(target, installed); len(deps) > 0 {
-			return fmt.Errorf("down %s: refused: installed %s %s it; run `mlops-series down %s` first",
-				target, strings.Join(deps, ", "), plural(len(deps), "requires", "require"), deps[0])
+			return i18n.Errorf(plural(len(deps), i18n.DownRefusedOne, i18n.DownRefusedMany), target, strings.Join(deps, ", "), deps[0])
 		}
 		order = []string{target}
 	}
@@ -106,24 +105,24 @@ func (e *Env) downLocked(ctx context.Context, cl *cluster.Cluster, target string
 // deleteCluster deletes the cluster when its provisioner's record says mlops-series created it
 // (kind: the marker ConfigMap; terraform: its state); a cluster it did not create is left as it is.
 func (e *Env) deleteCluster(ctx context.Context, cl *cluster.Cluster) error {
-	what := fmt.Sprintf("cluster %s (%s)", cl.Name, e.Provisioner.Name())
-	st := e.UI.Start("delete " + what)
+	what := i18n.T(i18n.ClusterWhat, cl.Name, e.Provisioner.Name())
+	st := e.UI.Start(e.UI.T(i18n.DeleteStart, what))
 	err := e.Provisioner.Delete(ctx)
 	switch {
 	case errors.Is(err, cluster.ErrNotCreated):
-		st.Skip(fmt.Sprintf("%s left as it is: %v", what, err))
+		st.Skip(e.UI.T(i18n.ClusterLeft, what, err))
 		return nil
 	case err != nil:
-		st.Fail(what+" kept", "")
+		st.Fail(e.UI.T(i18n.ClusterKept, what), "")
 		return err
 	}
-	st.OK(what + " deleted (it was created by mlops-series)")
+	st.OK(e.UI.T(i18n.ClusterDeleted, what))
 	return nil
 }
 
 func (e *Env) downChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Ledger, entries map[string]deploy.Entry, id string, timeout time.Duration) error {
 	en := entries[id]
-	e.UI.Printf("removing %s\n", id)
+	e.UI.Say(i18n.Removing, id)
 	comps := append([]deploy.ComponentEntry(nil), en.Components...)
 	// Reverse install order: dependents first. The ledger keeps components sorted; use the spec order when known.
 	if ch, ok := e.Lib.Chapters[id]; ok {
@@ -136,37 +135,38 @@ func (e *Env) downChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.
 		})
 	}
 	for _, c := range comps {
-		st := e.UI.Start(fmt.Sprintf("uninstall %s (namespace %s)", c.Name, c.Namespace))
+		st := e.UI.Start(e.UI.T(i18n.UninstallStart, c.Name, c.Namespace))
 		had, err := helm.Uninstall(ctx, c.Namespace, c.Name, timeout)
 		if err != nil {
-			st.Fail("uninstall "+c.Name+" failed", "")
+			st.Fail(e.UI.T(i18n.UninstallFailed, c.Name), "")
 			return err
 		}
 		n, err := helm.DeletePVCs(ctx, c.Namespace, c.Name)
 		if err != nil {
-			st.Fail("delete volumes of "+c.Name+" failed", "")
+			st.Fail(e.UI.T(i18n.VolumesFailed, c.Name), "")
 			return err
 		}
-		text := fmt.Sprintf("%s uninstalled (namespace %s", c.Name, c.Namespace)
-		if !had {
-			text = fmt.Sprintf("%s was not installed (namespace %s", c.Name, c.Namespace)
-		}
+		volumes := ""
 		if n > 0 {
-			text += fmt.Sprintf(", %d %s deleted", n, plural(n, "volume claim", "volume claims"))
+			volumes = e.UI.T(plural(n, i18n.VolumeDeleted, i18n.VolumesDeleted), n)
 		}
-		st.OK(text + ")")
+		done := i18n.Uninstalled
+		if !had {
+			done = i18n.WasNotInstalled
+		}
+		st.OK(e.UI.T(done, c.Name, c.Namespace, volumes))
 	}
 	for _, ns := range en.Namespaces {
 		if user := namespaceUser(entries, id, ns); user != "" {
-			e.UI.Printf("   namespace %s kept: %s uses it\n", ns, user)
+			e.UI.Say(i18n.NamespaceKept, ns, user)
 			continue
 		}
-		st := e.UI.Start("delete namespace " + ns)
+		st := e.UI.Start(e.UI.T(i18n.NamespaceDeleteStart, ns))
 		if err := helm.DeleteNamespace(ctx, ns, timeout); err != nil {
-			st.Fail("namespace "+ns+" not deleted", "")
+			st.Fail(e.UI.T(i18n.NamespaceNotDeleted, ns), "")
 			return err
 		}
-		st.OK("namespace " + ns + " deleted (created by " + id + ")")
+		st.OK(e.UI.T(i18n.NamespaceDeleted, ns, id))
 	}
 	return ledger.Remove(ctx, id)
 }
@@ -185,7 +185,7 @@ func namespaceUser(entries map[string]deploy.Entry, except, ns string) string {
 	return ""
 }
 
-func plural(n int, one, many string) string {
+func plural[T any](n int, one, many T) T {
 	if n == 1 {
 		return one
 	}

@@ -1,8 +1,9 @@
 package action
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // ListItem is one chapter of the series, available or coming.
@@ -44,7 +45,7 @@ func ParseEndpoints(flags []string) (map[string]string, error) {
 	for _, f := range flags {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok || k == "" || !(strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")) {
-			return nil, fmt.Errorf("--endpoint %q: want NAME=URL, e.g. mlflow=http://127.0.0.1:5000", f)
+			return nil, i18n.Errorf(i18n.BadEndpoint, f)
 		}
 		out[k] = v
 	}

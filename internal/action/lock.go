@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/mlops-series/mlops-series/internal/i18n"
 	"github.com/mlops-series/mlops-series/internal/ui"
 )
 
@@ -151,24 +152,23 @@ func (e *Env) lockCluster(ctx context.Context, cs kubernetes.Interface, command 
 			}
 			if waited := now.Sub(start); waited >= o.Timeout {
 				holder.Waited = waited
-				st.fail(fmt.Sprintf("cluster lock: still held by %s", holder.describe(now)))
+				st.fail(e.UI.T(i18n.LockStillHeld, holder.describe(now)))
 				return nil, nil, fmt.Errorf("lock cluster (lease %s/%s): %w", LockNamespace, LockName, holder)
 			}
 			if d := holder.describe(now); holder.Holder+holder.Command != waitedOn {
 				if waitedOn != "" {
-					st.ok("cluster lock: the previous holder finished; now held by " + d)
+					st.ok(e.UI.T(i18n.LockNowHeld, d))
 				}
 				waitedOn = holder.Holder + holder.Command
-				st = stepper{e.UI.Start(fmt.Sprintf("cluster lock: held by %s; waiting for it (at most %s, or until it expires %s after its last renewal)",
-					d, o.Timeout.Round(time.Second), o.Duration.Round(time.Second)))}
+				st = stepper{e.UI.Start(e.UI.T(i18n.LockWaiting, d, o.Timeout.Round(time.Second), o.Duration.Round(time.Second)))}
 				told = now
 			} else if !e.UI.TTY && now.Sub(told) >= 30*time.Second {
-				e.UI.Printf("   still waiting for the cluster lock (%s so far): held by %s\n", now.Sub(start).Round(time.Second), d)
+				e.UI.Say(i18n.LockStillWaiting, now.Sub(start).Round(time.Second), d)
 				told = now
 			}
 			select {
 			case <-ctx.Done():
-				st.fail("cluster lock: interrupted while waiting")
+				st.fail(e.UI.T(i18n.LockInterrupted))
 				return nil, nil, fmt.Errorf("lock cluster: wait for %s: %w", holder.Holder, ctx.Err())
 			case <-time.After(min(time.Second, o.Timeout-now.Sub(start))):
 			}
@@ -178,14 +178,14 @@ func (e *Env) lockCluster(ctx context.Context, cs kubernetes.Interface, command 
 			continue // another run moved first: look again
 		}
 		if err != nil {
-			st.fail("cluster lock: not taken")
+			st.fail(e.UI.T(i18n.LockNotTaken))
 			return nil, nil, fmt.Errorf("lock cluster (lease %s/%s): %w", LockNamespace, LockName, err)
 		}
 		if waitedOn != "" {
-			st.ok(fmt.Sprintf("cluster lock: taken after waiting %s", now.Sub(start).Round(100*time.Millisecond)))
+			st.ok(e.UI.T(i18n.LockTaken, now.Sub(start).Round(100*time.Millisecond)))
 		}
 		if took != nil {
-			e.UI.Printf("   cluster lock: took over from %s, which stopped renewing it (the run ended without releasing it)\n", took.describe(now))
+			e.UI.Say(i18n.LockTookOver, took.describe(now))
 		}
 		l := &heldLock{cs: cs, token: token, duration: o.Duration, lease: taken, stopped: make(chan struct{})}
 		lctx, cancel := context.WithCancelCause(ctx)

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlops-series/mlops-series/internal/deploy"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 	"github.com/mlops-series/mlops-series/internal/ready"
 )
 
@@ -95,7 +96,7 @@ func (e *Env) Status(ctx context.Context, name string) (*StatusReport, error) {
 		rep.Chapters = append(rep.Chapters, cs)
 	}
 	if filter != "" && len(rep.Chapters) == 0 {
-		return rep, fmt.Errorf("%s is not installed on cluster %s: `mlops-series up %s` installs it", filter, cl.Name, filter)
+		return rep, i18n.Errorf(i18n.StatusNotInstalled, filter, cl.Name, filter)
 	}
 	return rep, nil
 }

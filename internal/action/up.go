@@ -12,6 +12,7 @@ import (
 	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/deploy"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 	"github.com/mlops-series/mlops-series/internal/series"
 	"github.com/mlops-series/mlops-series/internal/ui"
 )
@@ -42,15 +43,14 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	e.header(ch)
 
 	// preflight: what the closure asks of the cluster, from the rendered manifests.
-	st := e.UI.Start("preflight: rendering " + ch.ID() + " and what it requires")
+	st := e.UI.Start(e.UI.T(i18n.PreflightStart, ch.ID()))
 	_, total, err := p.render(ctx, nil)
 	if err != nil {
-		st.Fail("preflight: render failed", "")
+		st.Fail(e.UI.T(i18n.PreflightFailed), "")
 		return err
 	}
 	e.Metrics.Step(ch.ID(), "preflight", "ok", st.Elapsed())
-	st.OK(fmt.Sprintf("preflight: %d components, %d MiB memory and %dm CPU requested",
-		len(p.Releases()), total.MiB(), total.MilliCPU()))
+	st.OK(e.UI.T(i18n.PreflightOK, len(p.Releases()), total.MiB(), total.MilliCPU()))
 	if !o.SkipDoctor {
 		if err := e.preflightDoctor(ctx, ch, total); err != nil {
 			return err
@@ -58,19 +58,19 @@ func (e *Env) Up(ctx context.Context, name string, o UpOptions) error {
 	}
 
 	// cluster
-	st = e.UI.Start("cluster: " + e.Provisioner.Name())
+	st = e.UI.Start(e.UI.T(i18n.ClusterStart, e.Provisioner.Name()))
 	cl, err := e.Provisioner.Ensure(ctx)
 	if err != nil {
 		e.Metrics.Step(ch.ID(), "cluster", "failed", st.Elapsed())
-		st.Fail("cluster: "+e.Provisioner.Name()+" not available", "")
-		return fmt.Errorf("%w\nread: %s", err, ch.Read(ch.Post.Section))
+		st.Fail(e.UI.T(i18n.ClusterFailed, e.Provisioner.Name()), "")
+		return i18n.Errorf(i18n.WithRead, err, ch.Read(ch.Post.Section))
 	}
-	verb := "ready"
+	verb, text := "ready", i18n.ClusterReady
 	if cl.Created {
-		verb = "created"
+		verb, text = "created", i18n.ClusterCreated
 	}
 	e.Metrics.Step(ch.ID(), "cluster", verb, st.Elapsed())
-	st.OK(fmt.Sprintf("cluster %s (%s, Kubernetes %s) %s", cl.Name, cl.Provider, cl.Version, verb))
+	st.OK(e.UI.T(text, cl.Name, cl.Provider, cl.Version))
 	// A local cluster gets the closure's images that the local engine has and its node lacks, so
 	// an up after `images pull` or `images load FILE` needs no registry.
 	if l, ok := e.Provisioner.(cluster.ImageLoader); ok {
@@ -109,24 +109,29 @@ func (e *Env) upLocked(ctx context.Context, cl *cluster.Cluster, p *Plan, o UpOp
 	return nil
 }
 
+// header names the chapter, in the run's language, and where to read about it; with -v its
+// summary follows.
 func (e *Env) header(ch *series.Chapter) {
-	where := "post: " + ch.Post.URL
+	where := i18n.T(i18n.HeaderPost, ch.Post.URL)
 	if ch.Post.URL == "" {
-		where = "docs: " + ch.Read("")
+		where = i18n.T(i18n.HeaderDocs, ch.Read(""))
 	}
-	e.UI.Printf("chapter %d · %s · %s\n", ch.Number, ch.Title.En, where)
+	e.UI.Say(i18n.Header, ch.Number, ch.Title, where)
+	if s := ch.Summary.Lang(string(e.UI.Lang)); s != "" {
+		e.UI.Debugf("%s", s)
+	}
 }
 
 func (e *Env) footer(ch *series.Chapter) {
 	for _, o := range ch.Open {
-		e.UI.Printf("open:  mlops-series open %s\n", o.Name)
+		e.UI.Say(i18n.FooterOpen, o.Name)
 	}
-	e.UI.Printf("read:  %s\n", ch.Read(ch.Post.Section))
+	e.UI.Say(i18n.FooterRead, ch.Read(ch.Post.Section))
 	if next, ok, avail := e.Lib.Next(ch.ID()); ok {
 		if avail {
-			e.UI.Printf("next:  mlops-series up %s\n", next.ID())
+			e.UI.Say(i18n.FooterNext, next.ID())
 		} else {
-			e.UI.Printf("next:  %s (%s) is coming\n", next.ID(), next.Title.En)
+			e.UI.Say(i18n.FooterComing, next.ID(), next.Title)
 		}
 	}
 }
@@ -183,7 +188,10 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				if timeout == 0 {
 					timeout = 5 * time.Minute
 				}
-				st := e.UI.Start(fmt.Sprintf("%s %s (namespace %s)", r.Name(), r.Version(), r.Namespace()))
+				st := e.UI.Start(e.UI.T(i18n.InstallStart, r.Name(), r.Version(), r.Namespace()))
+				if about := r.Component.About.Lang(string(e.UI.Lang)); about != "" {
+					e.UI.Debugf("%s: %s", r.Name(), about)
+				}
 				out, err := helm.Apply(ctx, r, timeout)
 				result := out.Action
 				if err != nil {
@@ -191,8 +199,8 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				}
 				e.Metrics.Step(ch.ID(), r.Name(), result, st.Elapsed())
 				if err != nil {
-					st.Fail(fmt.Sprintf("%s %s failed (namespace %s)", r.Name(), r.Version(), r.Namespace()), "")
-					errs[i] = fmt.Errorf("%w\nread: %s", err, ch.Read(r.Component.Section))
+					st.Fail(e.UI.T(i18n.InstallFailed, r.Name(), r.Version(), r.Namespace()), "")
+					errs[i] = i18n.Errorf(i18n.WithRead, err, ch.Read(r.Component.Section))
 					return
 				}
 				mu.Lock()
@@ -200,14 +208,15 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				c.Digest, c.Revision, c.Version = r.Digest, out.Revision, r.Version()
 				byName[r.Key()] = c
 				mu.Unlock()
-				text := fmt.Sprintf("%s %s %s (namespace %s, revision %d)", r.Name(), r.Version(), out.Action, r.Namespace(), out.Revision)
+				done := map[string]i18n.Key{"installed": i18n.Installed, "upgraded": i18n.Upgraded, "unchanged": i18n.Unchanged}[out.Action]
+				text := e.UI.T(done, r.Name(), r.Version(), r.Namespace(), out.Revision)
 				if out.Action == "unchanged" {
 					st.Skip(text)
 				} else {
 					st.OK(text)
 				}
 				if out.Note != "" {
-					e.UI.Printf("   note: %s\n", out.Note)
+					e.UI.Say(i18n.Note, out.Note)
 				}
 			}(i, r)
 		}
@@ -220,10 +229,9 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 		if len(failed) > 0 {
 			entry.Components = sortedComponents(byName)
 			if perr := ledger.Put(context.WithoutCancel(ctx), entry); perr != nil {
-				e.UI.Errorf("   could not update the ledger: %v\n", perr)
+				e.UI.Errorf("%s", e.UI.T(i18n.LedgerNotUpdated, perr))
 			}
-			e.UI.Errorf("%s is partly installed (failed: %s). Fix the cause and run `mlops-series up %s` again to converge, or `mlops-series down %s` to remove it.\n",
-				ch.ID(), strings.Join(failed, ", "), ch.ID(), ch.ID())
+			e.UI.Errorf("%s", e.UI.T(i18n.PartlyInstalled, ch.ID(), strings.Join(failed, ", "), ch.ID(), ch.ID()))
 			return fmt.Errorf("up %s: %w", ch.ID(), errors.Join(errs...))
 		}
 	}
@@ -255,13 +263,13 @@ func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Cha
 	if err != nil {
 		return err
 	}
-	st := e.UI.Start(fmt.Sprintf("checks of %s (%d)", ch.ID(), len(ch.Checks)))
+	st := e.UI.Start(e.UI.T(i18n.ChecksStart, ch.ID(), len(ch.Checks)))
 	results := r.Run(ctx, ch)
 	e.recordChecks(results)
 	passed, failed, skipped := check.Summary(results)
-	summary := fmt.Sprintf("checks %d/%d passed", passed, len(results)-skipped)
+	summary := e.UI.T(i18n.ChecksPassed, passed, len(results)-skipped)
 	if skipped > 0 {
-		summary += fmt.Sprintf(", %d skipped", skipped)
+		summary += e.UI.T(i18n.ChecksSkipped, skipped)
 	}
 	names := make([]string, 0, len(results))
 	for _, res := range results {
@@ -272,7 +280,7 @@ func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Cha
 	} else {
 		st.Fail(summary, "")
 	}
-	e.printResults(results)
+	e.printResults(ch, results)
 	if junit != "" {
 		if err := check.WriteJUnit(junit, results); err != nil {
 			return err
@@ -285,7 +293,7 @@ func (e *Env) runChecks(ctx context.Context, cl *cluster.Cluster, ch *series.Cha
 				bad = append(bad, res.Name)
 			}
 		}
-		return &ExitError{Code: ExitCheckFailed, Err: fmt.Errorf("check %s: %d of %d checks failed: %s", ch.ID(), failed, len(results), strings.Join(bad, ", "))}
+		return &ExitError{Code: ExitCheckFailed, Err: i18n.Errorf(i18n.ChecksFailed, ch.ID(), failed, len(results), strings.Join(bad, ", "))}
 	}
 	return nil
 }
@@ -299,10 +307,20 @@ func (e *Env) recordChecks(results []check.Result) {
 	}
 }
 
-// printResults prints one line per check (sorted by name), with details under failures.
-func (e *Env) printResults(results []check.Result) {
+// printResults prints one line per check (sorted by name): what it proves, in the run's language
+// (the spec's about), and its result under it; under a failure the whole message, what the
+// libraries logged, how the service was reached and the post section to read. A check without an
+// about shows its result in its line.
+func (e *Env) printResults(ch *series.Chapter, results []check.Result) {
+	about := map[string]string{}
+	for _, c := range ch.Checks {
+		about[c.Name] = c.About.Lang(string(e.UI.Lang))
+	}
 	for _, res := range results {
-		text := res.Name + ": " + firstLine(res.Message)
+		text, result := res.Name+": "+about[res.Name], firstLine(res.Message)
+		if about[res.Name] == "" {
+			text, result = res.Name+": "+result, ""
+		}
 		switch {
 		case res.Skipped:
 			e.UI.Printf("    ↷ %s\n", text)
@@ -310,6 +328,9 @@ func (e *Env) printResults(results []check.Result) {
 			e.UI.Printf("    ✓ %s%s%.1fs\n", text, pad(text, 66), res.Duration.Seconds())
 		default:
 			e.UI.Errorf("    ✗ %s%s%.1fs\n", text, pad(text, 66), res.Duration.Seconds())
+			if result != "" {
+				e.UI.Errorf("      %s\n", result)
+			}
 			if rest := restLines(res.Message); rest != "" {
 				e.UI.Errorf("%s\n", indentLines(rest, "      "))
 			}
@@ -317,19 +338,20 @@ func (e *Env) printResults(results []check.Result) {
 				e.UI.Errorf("      %s\n", s)
 			}
 			if res.Via != "" {
-				e.UI.Errorf("      via: %s\n", res.Via)
+				e.UI.Errorf("%s", e.UI.T(i18n.CheckVia, res.Via))
 			}
-			e.UI.Errorf("      read: %s\n", res.Read)
+			e.UI.Errorf("%s", e.UI.T(i18n.CheckRead, res.Read))
+			continue
+		}
+		if result != "" {
+			e.UI.Printf("      %s\n", result)
 		}
 	}
 }
 
+// pad is the spaces that bring s to n terminal columns (at least one).
 func pad(s string, n int) string {
-	k := n - len([]rune(s))
-	if k < 1 {
-		k = 1
-	}
-	return strings.Repeat(" ", k)
+	return strings.Repeat(" ", max(n-ui.Width(s), 1))
 }
 
 func firstLine(s string) string {

@@ -1,11 +1,10 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/mlops-series/mlops-series/internal/action"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 func newDoctorCmd(g *Globals) *cobra.Command {
@@ -42,10 +41,10 @@ every available chapter together. up runs it first unless --skip-doctor.`,
 					return err
 				}
 			} else {
-				rep.Print(cmd.OutOrStdout(), e.UI.Color)
+				rep.Print(cmd.OutOrStdout(), e.UI.Color, e.UI.Lang)
 			}
 			if rep.Failed() {
-				return &action.ExitError{Code: action.ExitUnfit, Err: fmt.Errorf("doctor: this environment is not fit; fix the ✗ lines")}
+				return &action.ExitError{Code: action.ExitUnfit, Err: i18n.Errorf(i18n.DoctorUnfit)}
 			}
 			return nil
 		},

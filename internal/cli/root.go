@@ -16,6 +16,7 @@ import (
 	"github.com/mlops-series/mlops-series/internal/action"
 	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 	"github.com/mlops-series/mlops-series/internal/series"
 	"github.com/mlops-series/mlops-series/internal/ui"
 )
@@ -34,6 +35,8 @@ type Globals struct {
 	Recreate bool
 	// KindConfig is a kind cluster config merged over the embedded kind-config.yaml.
 	KindConfig string
+	// Lang is --lang: ko or en (empty: the streams' language, from the locale environment).
+	Lang string
 	// kindCfg is the merge, once made.
 	kindCfg []byte
 	// Streams are the run's output streams (main's StdStreams; buffers in tests).
@@ -44,6 +47,11 @@ type Globals struct {
 
 // NewRoot builds the root command on the streams s.
 func NewRoot(s ui.Streams) *cobra.Command {
+	root, _ := newRoot(s)
+	return root
+}
+
+func newRoot(s ui.Streams) (*cobra.Command, *Globals) {
 	g := &Globals{Streams: s}
 	root := &cobra.Command{
 		Use:   "mlops-series",
@@ -52,9 +60,14 @@ func NewRoot(s ui.Streams) *cobra.Command {
 stack a chapter of the series explains, waits for it, and proves it works with smoke checks that use
 each tool's real API. Every step names the post section that explains it.
 
+Progress, check results, doctor's findings and errors are in Korean or English (--lang; default:
+Korean when LC_ALL, LC_MESSAGES or LANG, the first one set, starts with "ko"). Machine output
+(-o json|yaml, --junit, --metrics-file) is English whatever the language.
+
 Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no container engine).`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: g.checkLang,
 	}
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
@@ -63,7 +76,8 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 	f.StringVar(&g.Context, "context", "", "kubeconfig context of an existing cluster to use instead of kind")
 	f.BoolVarP(&g.Verbose, "verbose", "v", false, "print more detail")
 	f.BoolVarP(&g.Quiet, "quiet", "q", false, "print only errors")
-	f.StringVarP(&g.Output, "output", "o", "text", "output format where output is data: text, json or yaml")
+	f.StringVarP(&g.Output, "output", "o", "text", "output format where output is data: text, json or yaml (json and yaml are English whatever --lang)")
+	f.StringVar(&g.Lang, "lang", "", "language of progress, results, findings and errors: ko or en (default: ko when LC_ALL, LC_MESSAGES or LANG starts with ko, else en)")
 	f.StringVar(&g.Provisioner, "provisioner", "", "how the local cluster is made: kind (the kind Go library) or terraform (infra/terraform/kind through terraform-exec); default: the chapter's, else kind")
 	f.StringVar(&g.KindConfig, "kind-config", "", "kind cluster config (kind.x-k8s.io/v1alpha4) merged over the embedded kind-config.yaml: node image, kubeadm and containerd patches, registry mirrors")
 	f.StringVar(&g.SeriesDir, "series", "", "read the series from this folder instead of the embedded one (the author's workflow)")
@@ -71,7 +85,23 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 		newListCmd(g), newUpCmd(g), newCheckCmd(g), newStatusCmd(g), newDownCmd(g),
 		newRenderCmd(g), newDocsCmd(g), newValidateCmd(g), newVersionCmd(g), newOpenCmd(g), newFootprintCmd(g), newDoctorCmd(g), newImagesCmd(g),
 	)
-	return root
+	return root, g
+}
+
+// checkLang refuses a --lang other than ko or en before anything runs.
+func (g *Globals) checkLang(*cobra.Command, []string) error {
+	if _, err := i18n.Parse(g.Lang); g.Lang != "" && err != nil {
+		return i18n.Errorf(i18n.BadLang, g.Lang)
+	}
+	return nil
+}
+
+// lang is the run's language: --lang, else the locale environment's, else English.
+func (g *Globals) lang() i18n.Lang {
+	if l, err := i18n.Parse(g.Lang); err == nil {
+		return l
+	}
+	return g.Streams.Lang.Or(i18n.En)
 }
 
 // ui is the run's UI: one for the whole run, on the run's streams, at the level -q/-v ask for.
@@ -86,20 +116,20 @@ func (g *Globals) ui() *ui.UI {
 	case g.Verbose:
 		level = ui.Verbose
 	}
-	g.u = ui.New(g.Streams, level)
+	g.u = ui.New(g.Streams, level, g.lang())
 	return g.u
 }
 
 // env loads the series and picks the provisioner.
 func (g *Globals) env() (*action.Env, error) {
 	if g.Output != "text" && g.Output != "json" && g.Output != "yaml" {
-		return nil, fmt.Errorf("--output %q: want text, json or yaml", g.Output)
+		return nil, i18n.Errorf(i18n.BadOutput, g.Output)
 	}
 	seriesFS, origin, charts := mlopsseries.Series(), "embedded series", mlopsseries.Charts()
 	if g.SeriesDir != "" {
 		st, err := os.Stat(g.SeriesDir)
 		if err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("--series %s: not a folder", g.SeriesDir)
+			return nil, i18n.Errorf(i18n.SeriesNotFolder, g.SeriesDir)
 		}
 		seriesFS, origin = os.DirFS(g.SeriesDir), g.SeriesDir
 		if d := filepath.Join(g.SeriesDir, "..", "charts"); isDir(d) {
@@ -108,7 +138,7 @@ func (g *Globals) env() (*action.Env, error) {
 	}
 	lib, err := series.Load(seriesFS, origin, check.Validation())
 	if err != nil {
-		return nil, fmt.Errorf("invalid series (%s):\n%w", origin, err)
+		return nil, i18n.Errorf(i18n.InvalidSeries, origin, err)
 	}
 	prov, err := g.provisioner(g.Provisioner)
 	if err != nil {
@@ -122,15 +152,15 @@ func (g *Globals) env() (*action.Env, error) {
 func (g *Globals) provisioner(name string) (cluster.Provisioner, error) {
 	if g.Context != "" || g.Kubeconfig != "" {
 		if g.Provisioner != "" {
-			return nil, fmt.Errorf("--provisioner %s: not with --context/--kubeconfig, which use an existing cluster", g.Provisioner)
+			return nil, i18n.Errorf(i18n.ProvisionerWithContext, g.Provisioner)
 		}
 		if g.KindConfig != "" {
-			return nil, fmt.Errorf("--kind-config %s: not with --context/--kubeconfig, which use an existing cluster", g.KindConfig)
+			return nil, i18n.Errorf(i18n.KindConfigWithContext, g.KindConfig)
 		}
 		return &cluster.Existing{Kubeconfig: g.Kubeconfig, Context: g.Context}, nil
 	}
 	if name != "" && name != "kind" && name != "terraform" {
-		return nil, fmt.Errorf("--provisioner %q: want kind or terraform", name)
+		return nil, i18n.Errorf(i18n.BadProvisioner, name)
 	}
 	u := g.ui()
 	progress := func(s string) { u.Printf("   %s\n", s) }
@@ -216,7 +246,7 @@ func completeChapters(g *Globals) func(*cobra.Command, []string, string) ([]stri
 		}
 		var out []string
 		for _, id := range e.Lib.IDs() {
-			out = append(out, id+"\t"+e.Lib.Chapters[id].Title.En)
+			out = append(out, id+"\t"+e.Lib.Chapters[id].Title.Lang(string(g.lang())))
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -224,11 +254,11 @@ func completeChapters(g *Globals) func(*cobra.Command, []string, string) ([]stri
 
 // Execute runs the root command with ctx on the streams s and returns the process exit code.
 func Execute(ctx context.Context, args []string, s ui.Streams) int {
-	root := NewRoot(s)
+	root, g := newRoot(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintf(s.Err, "error: %v\n", err)
+		fmt.Fprint(s.Err, i18n.T(i18n.ErrorLine, i18n.Err(err)).In(g.lang()))
 	}
 	return action.Code(err)
 }

@@ -15,14 +15,12 @@ import (
 	"syscall"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
-const engineFix = "start Docker Desktop / `sudo systemctl start docker` / `podman machine start`, " +
-	"or deploy onto an existing cluster with --context NAME"
-
 func engineFinding(e Engine) Finding {
-	return Finding{Name: "engine", Status: OK, Message: fmt.Sprintf("%s %s answers: %d CPUs, %s memory, %s",
-		e.Name, e.Version, e.CPUs, gibs(e.MemoryBytes), e.Arch)}
+	return Finding{Name: "engine", Status: OK, Message: i18n.T(i18n.EngineOK, e.Name, e.Version, e.CPUs, gibs(e.MemoryBytes), e.Arch)}
 }
 
 func memoryFinding(e Engine, in Input) Finding {
@@ -34,20 +32,17 @@ func memoryFinding(e Engine, in Input) Finding {
 	need := req + kindNodeMemory
 	want := uint64(math.Ceil(float64(req)*headroom)) + kindNodeMemory
 	f := Finding{Name: "memory"}
-	what := fmt.Sprintf("the engine gives containers %s; the chapter requests %s, plus ~1 GiB for the kind node",
-		gibs(e.MemoryBytes), gibs(req))
+	what := i18n.T(i18n.MemoryWhat, gibs(e.MemoryBytes), gibs(req))
 	// What to set: the comfortable amount, rounded up to whole GiB.
 	set := (want + gib - 1) / gib
-	fix := fmt.Sprintf("give the engine at least %d GiB: Docker Desktop → Settings → Resources → Memory; "+
-		"Podman: `podman machine stop && podman machine set --memory %d && podman machine start`. "+
-		"Docker Engine on Linux uses the host's memory: close other programs", set, set*1024)
+	fix := i18n.T(i18n.MemoryFix, set, set*1024)
 	switch {
 	case e.MemoryBytes == 0:
-		f.Status, f.Message, f.Fix = Warn, "the engine did not report its memory; the chapter needs "+gibs(want), fix
+		f.Status, f.Message, f.Fix = Warn, i18n.T(i18n.MemoryUnknown, gibs(want)), fix
 	case e.MemoryBytes < need:
-		f.Status, f.Message, f.Fix = Fail, what+": pods will not fit (needs "+gibs(need)+")", fix
+		f.Status, f.Message, f.Fix = Fail, i18n.T(i18n.MemoryTooLow, what, gibs(need)), fix
 	case e.MemoryBytes < want:
-		f.Status, f.Message, f.Fix = Warn, what+": tight, "+gibs(want)+" recommended", fix
+		f.Status, f.Message, f.Fix = Warn, i18n.T(i18n.MemoryTight, what, gibs(want)), fix
 	default:
 		f.Status, f.Message = OK, what
 	}
@@ -57,16 +52,15 @@ func memoryFinding(e Engine, in Input) Finding {
 func cpuFinding(e Engine, in Input) Finding {
 	req := max(in.RequestedCPU.MilliValue(), 0)
 	f := Finding{Name: "cpus"}
-	fix := "give the engine more CPUs: Docker Desktop → Settings → Resources → CPUs (4 is comfortable); " +
-		"Podman: `podman machine stop && podman machine set --cpus 4 && podman machine start`"
-	what := fmt.Sprintf("%d CPUs for %dm requested (+%dm for kind's own pods)", e.CPUs, req, kindNodeMilliCPU)
+	fix := i18n.T(i18n.CPUFix)
+	what := i18n.T(i18n.CPUWhat, e.CPUs, req, kindNodeMilliCPU)
 	switch {
 	case e.CPUs < 1:
-		f.Status, f.Message, f.Fix = Warn, "the engine did not report its CPUs", fix
+		f.Status, f.Message, f.Fix = Warn, i18n.T(i18n.CPUUnknown), fix
 	case int64(e.CPUs)*1000 < req+kindNodeMilliCPU:
-		f.Status, f.Message, f.Fix = Fail, what+": pods would stay Pending (Insufficient cpu)", fix
+		f.Status, f.Message, f.Fix = Fail, i18n.T(i18n.CPUTooFew, what), fix
 	case e.CPUs < 2:
-		f.Status, f.Message, f.Fix = Warn, what+": 1 CPU makes the cluster slow to start", fix
+		f.Status, f.Message, f.Fix = Warn, i18n.T(i18n.CPUOne, what), fix
 	default:
 		f.Status, f.Message = OK, what
 	}
@@ -79,7 +73,7 @@ func diskFinding(in Input) Finding {
 	if path == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			f.Status, f.Message = Warn, "cannot find the cache dir to measure free disk: "+err.Error()
+			f.Status, f.Message = Warn, i18n.T(i18n.DiskNoCacheDir, err)
 			return f
 		}
 		path = dir
@@ -97,17 +91,16 @@ func diskFinding(in Input) Finding {
 	}
 	free, err := freeBytes(path)
 	if err != nil {
-		f.Status, f.Message = Warn, fmt.Sprintf("cannot measure free disk at %s: %v", path, err)
+		f.Status, f.Message = Warn, i18n.T(i18n.DiskCannotMeasure, path, err)
 		return f
 	}
-	fix := "free disk space: `docker system prune` removes stopped containers and unused images " +
-		"(`podman system prune` for Podman); Docker Desktop's disk limit is in Settings → Resources"
-	what := fmt.Sprintf("%s free at %s", gibs(free), path)
+	fix := i18n.T(i18n.DiskFix)
+	what := i18n.T(i18n.DiskWhat, gibs(free), path)
 	switch {
 	case free < want/5:
-		f.Status, f.Message, f.Fix = Fail, fmt.Sprintf("%s: images will not fit (%s recommended)", what, gibs(want)), fix
+		f.Status, f.Message, f.Fix = Fail, i18n.T(i18n.DiskTooLow, what, gibs(want)), fix
 	case free < want:
-		f.Status, f.Message, f.Fix = Warn, fmt.Sprintf("%s: %s recommended for the images", what, gibs(want)), fix
+		f.Status, f.Message, f.Fix = Warn, i18n.T(i18n.DiskLow, what, gibs(want)), fix
 	default:
 		f.Status, f.Message = OK, what
 	}
@@ -135,15 +128,15 @@ func inotifyFinding(in Input) Finding {
 	}
 	watches, err := read("sys/fs/inotify/max_user_watches")
 	if errors.Is(err, os.ErrNotExist) {
-		f.Status, f.Message = OK, "not Linux: Docker Desktop's VM manages it"
+		f.Status, f.Message = OK, i18n.T(i18n.InotifyNotLinux)
 		return f
 	}
 	instances, err2 := read("sys/fs/inotify/max_user_instances")
 	if err = errors.Join(err, err2); err != nil {
-		f.Status, f.Message = Warn, "cannot read the inotify limits: "+err.Error()
+		f.Status, f.Message = Warn, i18n.T(i18n.InotifyCannotRead, err)
 		return f
 	}
-	what := fmt.Sprintf("max_user_watches %d, max_user_instances %d", watches, instances)
+	what := i18n.T(i18n.InotifyWhat, watches, instances).String()
 	var low []string
 	if watches < minWatches {
 		low = append(low, fmt.Sprintf("fs.inotify.max_user_watches=%d", minWatches))
@@ -153,17 +146,16 @@ func inotifyFinding(in Input) Finding {
 	}
 	// file-max is rarely low; report it only when it is.
 	if fileMax, err := read("sys/fs/file-max"); err == nil && fileMax < minFileMax {
-		what += fmt.Sprintf(", file-max %d", fileMax)
+		what += i18n.T(i18n.InotifyFileMax, fileMax).String()
 		low = append(low, fmt.Sprintf("fs.file-max=%d", minFileMax))
 	}
 	if len(low) == 0 {
-		f.Status, f.Message = OK, what
+		f.Status, f.Message = OK, i18n.Raw(what)
 		return f
 	}
 	f.Status = Warn
-	f.Message = what + ": too low, kind's pods fail with \"too many open files\""
-	f.Fix = "sudo sysctl " + strings.Join(low, " ") + "\n" +
-		"to keep it after a reboot: printf '%s\\n' " + strings.Join(low, " ") + " | sudo tee /etc/sysctl.d/99-kind.conf"
+	f.Message = i18n.T(i18n.InotifyLow, what)
+	f.Fix = i18n.T(i18n.InotifyFix, strings.Join(low, " "))
 	return f
 }
 
@@ -198,14 +190,15 @@ func portFindings(in Input) []Finding {
 	if len(in.KindConfig) > 0 {
 		more, err := ParseKindConfig(in.KindConfig)
 		if err != nil {
-			return []Finding{{Name: "ports", Status: Fail, Message: err.Error(), Fix: "correct kind-config.yaml"}}
+			return []Finding{{Name: "ports", Status: Fail, Message: i18n.Err(err), Fix: i18n.T(i18n.PortsFixConfig)}}
 		}
 		ports = append(ports, more...)
 	}
 	if len(ports) == 0 {
 		return nil
 	}
-	var free, busy, fixes []string
+	var free []string
+	var busy, fixes []i18n.Text
 	for _, p := range ports {
 		addr := p.ListenAddress
 		if addr == "" {
@@ -217,22 +210,22 @@ func portFindings(in Input) []Finding {
 		}
 		hp := net.JoinHostPort(addr, strconv.Itoa(p.Port))
 		if err := tryBind(proto, hp); err != nil {
-			reason := "in use"
+			reason := i18n.T(i18n.PortInUse, hp, proto)
 			if !errors.Is(err, syscall.EADDRINUSE) {
-				reason = "cannot be bound: " + err.Error()
+				reason = i18n.T(i18n.PortCannotBind, hp, proto, err)
 			}
-			busy = append(busy, fmt.Sprintf("%s/%s %s", hp, proto, reason))
-			fixes = append(fixes, portFix(runtime.GOOS, p.Port))
+			busy = append(busy, reason)
+			if fix := portFix(runtime.GOOS, p.Port); !slices.ContainsFunc(fixes, func(f i18n.Text) bool { return f.String() == fix.String() }) {
+				fixes = append(fixes, fix)
+			}
 			continue
 		}
 		free = append(free, hp)
 	}
 	if len(busy) == 0 {
-		return []Finding{{Name: "ports", Status: OK, Message: "host ports free: " + strings.Join(free, ", ")}}
+		return []Finding{{Name: "ports", Status: OK, Message: i18n.T(i18n.PortsFree, strings.Join(free, ", "))}}
 	}
-	return []Finding{{Name: "ports", Status: Fail,
-		Message: "host port " + strings.Join(busy, "; ") + " (kind-config.yaml maps it for the cluster)",
-		Fix:     strings.Join(slices.Compact(fixes), "\n")}}
+	return []Finding{{Name: "ports", Status: Fail, Message: i18n.T(i18n.PortsBusy, i18n.Join("; ", busy...)), Fix: i18n.Join("\n", fixes...)}}
 }
 
 // tryBind binds the address like the engine would for a port mapping, and lets it go.
@@ -254,13 +247,11 @@ func tryBind(proto, addr string) error {
 	return nil // sctp: not probed
 }
 
-func portFix(goos string, port int) string {
-	fix := fmt.Sprintf("free port %d (`lsof -nP -i :%d` or `ss -ltnp 'sport = :%d'` shows who holds it), "+
-		"or change its hostPort in kind-config.yaml", port, port, port)
+func portFix(goos string, port int) i18n.Text {
 	if goos == "darwin" && (port == 5000 || port == 7000) {
-		fix += fmt.Sprintf("; on macOS, AirPlay Receiver holds %d: System Settings → General → AirDrop & Handoff → AirPlay Receiver off", port)
+		return i18n.Join("", i18n.T(i18n.PortFix, port), i18n.T(i18n.PortFixAirPlay, port))
 	}
-	return fix
+	return i18n.T(i18n.PortFix, port)
 }
 
 // imageRepo strips the digest and the tag from an image reference, keeping a registry's port.
@@ -322,30 +313,29 @@ func archFindings(in Input, arch string) []Finding {
 	var out []Finding
 	if len(missing) > 0 {
 		m := missing[0]
-		msg := fmt.Sprintf("%s image on %s: %s runs under emulation or not at all", m.only, arch, m.image)
+		msg := i18n.T(i18n.ArchOne, m.only, arch, m.image)
 		if len(missing) > 1 {
 			list := make([]string, len(missing))
 			for i, m := range missing {
 				list[i] = m.image + " (" + m.only + ")"
 			}
-			msg = fmt.Sprintf("images not built for %s run under emulation or not at all: %s", arch, strings.Join(list, ", "))
+			msg = i18n.T(i18n.ArchMany, arch, strings.Join(list, ", "))
 		}
-		fix := "run this chapter on a machine or cluster (--context NAME) of the image's architecture"
+		fix := i18n.T(i18n.ArchFix)
 		if arch == "arm64" {
-			fix = "run this chapter on an amd64 machine or cluster (--context NAME); on Apple silicon, Docker Desktop → " +
-				"Settings → General → \"Use Rosetta for x86_64/amd64 emulation\" may run it, slowly"
+			fix = i18n.T(i18n.ArchFixArm64)
 		}
 		out = append(out, Finding{Name: "arch", Status: Fail, Message: msg, Fix: fix})
 	}
 	if len(unknown) > 0 && arch != "amd64" {
 		out = append(out, Finding{Name: "arch", Status: Warn,
-			Message: fmt.Sprintf("unknown whether these images are built for %s: %s", arch, strings.Join(unknown, ", ")),
-			Fix:     fmt.Sprintf("`docker manifest inspect IMAGE` lists its platforms; look for %s", arch)})
+			Message: i18n.T(i18n.ArchUnknown, arch, strings.Join(unknown, ", ")),
+			Fix:     i18n.T(i18n.ArchUnknownFix, arch)})
 	}
 	if len(out) == 0 {
-		msg := fmt.Sprintf("all %d images are built for %s", len(in.Images), arch)
+		msg := i18n.T(i18n.ArchAll, len(in.Images), arch)
 		if len(unknown) > 0 {
-			msg = fmt.Sprintf("%d images on %s, %d of them with known platforms", len(in.Images), arch, len(in.Images)-len(unknown))
+			msg = i18n.T(i18n.ArchSome, arch, len(in.Images), len(in.Images)-len(unknown))
 		}
 		out = append(out, Finding{Name: "arch", Status: OK, Message: msg})
 	}
@@ -361,12 +351,12 @@ func clusterFinding(ctx context.Context, in Input) Finding {
 		if name == "" {
 			name = "NAME"
 		}
-		return Finding{Name: "cluster", Status: Fail, Message: "not reachable: " + err.Error(),
-			Fix: fmt.Sprintf("`kubectl --context %s get nodes` must answer: check the context (`kubectl config get-contexts`), VPN and credentials", name)}
+		return Finding{Name: "cluster", Status: Fail, Message: i18n.T(i18n.ClusterUnreachable, err),
+			Fix: i18n.T(i18n.ClusterUnreachableFix, name)}
 	}
-	what := "reachable, Kubernetes " + v
+	what := i18n.T(i18n.ClusterReachable, v)
 	if in.Context != "" {
-		what = in.Context + " " + what
+		what = i18n.T(i18n.ClusterReachableNamed, in.Context, v)
 	}
 	return Finding{Name: "cluster", Status: OK, Message: what}
 }

@@ -2,7 +2,6 @@ package doctor
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 
 	"github.com/mlops-series/mlops-series/internal/cluster"
+	"github.com/mlops-series/mlops-series/internal/i18n"
 	"github.com/mlops-series/mlops-series/internal/images"
 )
 
@@ -27,13 +27,9 @@ type KindCluster interface {
 
 func cgroupFinding(e Engine) Finding {
 	if e.CgroupVersion != "1" {
-		return Finding{Name: "cgroup", Status: OK, Message: "containers get cgroup v" + e.CgroupVersion}
+		return Finding{Name: "cgroup", Status: OK, Message: i18n.T(i18n.CgroupOK, e.CgroupVersion)}
 	}
-	return Finding{Name: "cgroup", Status: Warn,
-		Message: "the engine runs containers on cgroup v1, which kubelet 1.35+ refuses by default; " +
-			"up adds the kubelet setting failCgroupV1: false to the kind config, so the cluster starts",
-		Fix: "nothing to do for up; the real fix is a host on cgroup v2 (`stat -fc %T /sys/fs/cgroup` says cgroup2fs): " +
-			"a current distribution, or boot with systemd.unified_cgroup_hierarchy=1; Docker Desktop and Podman machines use v2"}
+	return Finding{Name: "cgroup", Status: Warn, Message: i18n.T(i18n.CgroupV1), Fix: i18n.T(i18n.CgroupV1Fix)}
 }
 
 // containerFindings are the probes that need the engine's containers and images: can kind's node
@@ -48,7 +44,7 @@ func containerFindings(ctx context.Context, in Input) []Finding {
 	local, err := eng.Images(lctx)
 	cancel()
 	if err != nil {
-		return []Finding{{Name: "images", Status: Warn, Message: "cannot list the engine's images: " + err.Error()}}
+		return []Finding{{Name: "images", Status: Warn, Message: i18n.T(i18n.ImagesCannotList, err)}}
 	}
 	var out []Finding
 	if !in.ClusterExists {
@@ -75,25 +71,19 @@ func probeImage(local images.Catalog, kindConfig []byte) string {
 	return ""
 }
 
-const (
-	capsFix = "kind's node runs --privileged, and this machine's capability bounding set lacks a capability runc grants it " +
-		"(`grep CapBnd /proc/self/status`; CAP_SYS_RESOURCE is bit 24). Run on a normal host or VM, or register an OCI runtime wrapper " +
-		"that drops CAP_SYS_RESOURCE from the container's config (hack/kind/docker-up.sh of the repository installs one for Docker Engine)"
-	oomFix = "kind's node runs containerd, and the kubelet asks it to give pod sandboxes oom_score_adj -998, which no process here may set. " +
-		"Pass a kind config that sets containerd's restrict_oom_score_adj: --kind-config FILE with\n" +
-		"containerdConfigPatches:\n" +
-		"  - |-\n" +
-		"    [plugins.\"io.containerd.cri.v1.runtime\"]\n" +
-		"      restrict_oom_score_adj = true\n" +
-		"(for containerd 1.x node images: [plugins.\"io.containerd.grpc.v1.cri\"])"
-)
+// oomPatch is the kind config that lets kind's node start where oom_score_adj cannot be lowered.
+const oomPatch = "containerdConfigPatches:\n" +
+	"  - |-\n" +
+	"    [plugins.\"io.containerd.cri.v1.runtime\"]\n" +
+	"      restrict_oom_score_adj = true\n" +
+	"(for containerd 1.x node images: [plugins.\"io.containerd.grpc.v1.cri\"])"
 
 // runtimeFindings start two probe containers: one --privileged (kind's node is), one asking for
 // oom_score_adj -998 (what the kubelet gives pod sandboxes inside the node).
 func runtimeFindings(ctx context.Context, in Input, eng *images.Engine, local images.Catalog) []Finding {
 	img := probeImage(local, in.KindConfig)
 	if img == "" {
-		why := "not checked: the engine holds no image to start a probe container with"
+		why := i18n.T(i18n.ProbeNoImage)
 		return []Finding{{Name: "privileged", Status: Skip, Message: why}, {Name: "oom_score_adj", Status: Skip, Message: why}}
 	}
 	run := func(args ...string) (reachedExec bool, msg string) {
@@ -114,24 +104,20 @@ func runtimeFindings(ctx context.Context, in Input, eng *images.Engine, local im
 	ok, msg := run("--privileged")
 	switch {
 	case ok:
-		out = append(out, Finding{Name: "privileged", Status: OK, Message: "privileged containers start (probed with " + img + ")"})
+		out = append(out, Finding{Name: "privileged", Status: OK, Message: i18n.T(i18n.PrivilegedOK, img)})
 	case strings.Contains(msg, "unable to apply caps"):
-		out = append(out, Finding{Name: "privileged", Status: Fail,
-			Message: "`" + eng.Name + " run --privileged` fails: unable to apply caps: kind cannot start its node", Fix: capsFix})
+		out = append(out, Finding{Name: "privileged", Status: Fail, Message: i18n.T(i18n.PrivilegedFails, eng.Name), Fix: i18n.T(i18n.CapsFix)})
 	default:
-		out = append(out, Finding{Name: "privileged", Status: Warn, Message: "cannot tell whether privileged containers start: " + msg})
+		out = append(out, Finding{Name: "privileged", Status: Warn, Message: i18n.T(i18n.PrivilegedUnknown, msg)})
 	}
 	ok, msg = run("--oom-score-adj=-998")
 	switch {
 	case ok:
-		out = append(out, Finding{Name: "oom_score_adj", Status: OK, Message: "containers may lower oom_score_adj"})
+		out = append(out, Finding{Name: "oom_score_adj", Status: OK, Message: i18n.T(i18n.OOMOK)})
 	case restrictsOOMScoreAdj(in.KindConfig):
-		out = append(out, Finding{Name: "oom_score_adj", Status: OK,
-			Message: "no process here may lower oom_score_adj; the kind config sets containerd's restrict_oom_score_adj = true, so pods start"})
+		out = append(out, Finding{Name: "oom_score_adj", Status: OK, Message: i18n.T(i18n.OOMRestricted)})
 	default:
-		out = append(out, Finding{Name: "oom_score_adj", Status: Fail,
-			Message: "the engine cannot lower oom_score_adj (probe: " + msg + "): kubeadm would fail with \"connection refused\" on 6443",
-			Fix:     oomFix})
+		out = append(out, Finding{Name: "oom_score_adj", Status: Fail, Message: i18n.T(i18n.OOMFails, msg), Fix: i18n.T(i18n.OOMFix, oomPatch)})
 	}
 	return out
 }
@@ -213,7 +199,7 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 		}
 		cancel()
 		if err != nil {
-			return Finding{Name: "images", Status: Warn, Message: "cannot list the kind node's images: " + err.Error()}, true
+			return Finding{Name: "images", Status: Warn, Message: i18n.T(i18n.ImagesCannotListNode, err)}, true
 		}
 	}
 	var inEngine, nodeHas int
@@ -235,12 +221,12 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 		}
 		missing = append(missing, r)
 	}
-	what := fmt.Sprintf("%d of %d images in the local engine", inEngine, len(refs))
+	what := i18n.T(i18n.ImagesInEngine, inEngine, len(refs))
 	if nodeHas > 0 {
-		what += fmt.Sprintf(", %d more on the kind node", nodeHas)
+		what = i18n.Join("", what, i18n.T(i18n.ImagesOnNode, nodeHas))
 	}
 	if len(missing) == 0 {
-		return Finding{Name: "images", Status: OK, Message: what + ": nothing to pull"}, true
+		return Finding{Name: "images", Status: OK, Message: i18n.T(i18n.ImagesNothingToPull, what)}, true
 	}
 	hosts := map[string][]string{}
 	for _, r := range missing {
@@ -254,7 +240,7 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 		}
 	}
 	if len(silent) == 0 {
-		return Finding{Name: "images", Status: OK, Message: fmt.Sprintf("%s; %d to pull from registries that answer", what, len(missing))}, true
+		return Finding{Name: "images", Status: OK, Message: i18n.T(i18n.ImagesToPull, what, len(missing))}, true
 	}
 	var closure, node []string
 	for _, r := range silent {
@@ -264,19 +250,17 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 			closure = append(closure, r)
 		}
 	}
-	var fixes []string
+	var fixes []i18n.Text
 	if len(closure) > 0 {
-		fixes = append(fixes, "load the images from an archive made where a registry answers: there `mlops-series images pull CHAPTER` and "+
-			"`mlops-series images save FILE CHAPTER`, here `mlops-series images load FILE`")
+		fixes = append(fixes, i18n.T(i18n.ImagesLoadFix))
 	}
 	if len(node) > 0 {
-		fixes = append(fixes, "for the kind node image: load it into the engine (`docker load -i FILE`), or pass --kind-config FILE naming a node image the engine holds (nodes: [{role: control-plane, image: ...}])")
+		fixes = append(fixes, i18n.T(i18n.ImagesNodeFix))
 	}
-	msg := fmt.Sprintf("%s; missing, and no registry answers for them: %s", what, strings.Join(silent, ", "))
-	f := Finding{Name: "images", Status: Fail, Message: msg, Fix: strings.Join(fixes, "\n")}
+	f := Finding{Name: "images", Status: Fail, Message: i18n.T(i18n.ImagesMissing, what, strings.Join(silent, ", ")), Fix: i18n.Join("\n", fixes...)}
 	if setsMirrors(in.KindConfig) && len(node) == 0 {
 		f.Status = Warn
-		f.Message += " (the kind config sets registry mirrors for the node: it may pull them from there)"
+		f.Message = i18n.T(i18n.ImagesMirrors, f.Message)
 	}
 	return f, true
 }

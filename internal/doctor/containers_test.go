@@ -213,7 +213,7 @@ func TestContainerFindings(t *testing.T) {
 			if r.Failed() != tt.unfit {
 				t.Errorf("Failed() = %v, want %v: %+v", r.Failed(), tt.unfit, r.Findings)
 			}
-			if f := find(r, "images"); len(f) == 1 && strings.Contains(f[0].Message, "nothing to pull") && asked > 0 {
+			if f := find(r, "images"); len(f) == 1 && strings.Contains(f[0].Message.String(), "nothing to pull") && asked > 0 {
 				t.Error("registries asked although nothing is missing")
 			}
 		})

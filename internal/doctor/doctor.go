@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // Status is the verdict of one finding.
@@ -34,11 +36,12 @@ const (
 type Finding struct {
 	// Name is the check: engine, memory, cpus, cgroup, privileged, oom_score_adj, images, disk,
 	// inotify, ports, arch, cluster.
-	Name    string `json:"name"`
-	Status  Status `json:"status"`
-	Message string `json:"message"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	// Message and Fix are shown in the reader's language; -o json|yaml gives them in English.
+	Message i18n.Text `json:"message"`
 	// Fix says what to do (warn and fail only); it may span lines.
-	Fix string `json:"fix,omitempty"`
+	Fix i18n.Text `json:"fix,omitzero"`
 	// Section is the post link to read (Input.Read), set on warn and fail.
 	Section string `json:"section,omitempty"`
 }
@@ -152,7 +155,7 @@ func Run(ctx context.Context, in Input) Report {
 		eng, err := in.EngineProbe(pctx)
 		cancel()
 		if err != nil {
-			add(Finding{Name: "engine", Status: Fail, Message: err.Error(), Fix: engineFix})
+			add(Finding{Name: "engine", Status: Fail, Message: i18n.Err(err), Fix: i18n.T(i18n.EngineFix)})
 		} else {
 			add(engineFinding(eng), memoryFinding(eng, in), cpuFinding(eng, in))
 			if eng.CgroupVersion != "" {
@@ -188,8 +191,8 @@ const (
 )
 
 // Print writes one line per finding (✓ ok, ↷ not checked, ! warn, ✗ fail), then "fix:" and
-// "read:" lines for the warnings and failures. color paints the marks.
-func (r Report) Print(w io.Writer, color bool) {
+// "read:" lines for the warnings and failures, in lang. color paints the marks.
+func (r Report) Print(w io.Writer, color bool, lang i18n.Lang) {
 	for _, f := range r.Findings {
 		mark, c := "✓", green
 		switch f.Status {
@@ -203,15 +206,15 @@ func (r Report) Print(w io.Writer, color bool) {
 		if color {
 			mark = c + mark + reset
 		}
-		fmt.Fprintf(w, "%s %s: %s\n", mark, f.Name, f.Message)
-		if f.Status == OK || f.Status == Skip && f.Fix == "" {
+		fmt.Fprintf(w, "%s %s: %s\n", mark, f.Name, f.Message.In(lang))
+		if f.Status == OK || f.Status == Skip && f.Fix.IsZero() {
 			continue
 		}
-		if f.Fix != "" {
-			fmt.Fprintf(w, "   fix: %s\n", strings.ReplaceAll(f.Fix, "\n", "\n        "))
+		if !f.Fix.IsZero() {
+			fmt.Fprint(w, i18n.T(i18n.DoctorFix, strings.ReplaceAll(f.Fix.In(lang), "\n", "\n        ")).In(lang))
 		}
 		if f.Section != "" {
-			fmt.Fprintf(w, "   read: %s\n", f.Section)
+			fmt.Fprint(w, i18n.T(i18n.DoctorRead, f.Section).In(lang))
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // find returns the findings of one check.
@@ -41,7 +43,7 @@ func wantFinding(t *testing.T, f Finding, status Status, contains ...string) {
 	if f.Status != status {
 		t.Errorf("%s: status %s, want %s (%s)", f.Name, f.Status, status, f.Message)
 	}
-	text := f.Message + "\n" + f.Fix
+	text := f.Message.String() + "\n" + f.Fix.String()
 	for _, c := range contains {
 		if !strings.Contains(text, c) {
 			t.Errorf("%s: %q lacks %q", f.Name, text, c)
@@ -136,10 +138,10 @@ func TestParseKindConfigOfRepo(t *testing.T) {
 }
 
 func TestPortFixAirPlay(t *testing.T) {
-	if fix := portFix("darwin", 5000); !strings.Contains(fix, "AirPlay Receiver") {
+	if fix := portFix("darwin", 5000); !strings.Contains(fix.String(), "AirPlay Receiver") {
 		t.Errorf("darwin 5000: %s", fix)
 	}
-	if fix := portFix("linux", 5000); strings.Contains(fix, "AirPlay") {
+	if fix := portFix("linux", 5000); strings.Contains(fix.String(), "AirPlay") {
 		t.Errorf("linux 5000: %s", fix)
 	}
 }
@@ -186,7 +188,7 @@ func TestInotify(t *testing.T) {
 // This machine's own /proc reads without error (a Linux host; elsewhere it says not Linux).
 func TestInotifyHost(t *testing.T) {
 	f := inotifyFinding(Input{})
-	if strings.HasPrefix(f.Message, "cannot read") {
+	if strings.HasPrefix(f.Message.String(), "cannot read") {
 		t.Errorf("host inotify: %+v", f)
 	}
 	t.Logf("%s: %s", f.Status, f.Message)
@@ -229,7 +231,7 @@ func TestArch(t *testing.T) {
 				if f.Status != tt.status[i] {
 					t.Errorf("finding %d: %s, want %s (%s)", i, f.Status, tt.status[i], f.Message)
 				}
-				text.WriteString(f.Message + "\n" + f.Fix + "\n")
+				text.WriteString(f.Message.String() + "\n" + f.Fix.String() + "\n")
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(text.String(), w) {
@@ -445,7 +447,7 @@ func TestPrint(t *testing.T) {
 		t.Fatal("Failed() = false with a held port")
 	}
 	var b bytes.Buffer
-	r.Print(&b, false)
+	r.Print(&b, false, i18n.En)
 	out := b.String()
 	for _, w := range []string{
 		"✓ engine: docker 28.3.2 answers: 4 CPUs, 16.0 GiB memory, amd64\n",
@@ -469,7 +471,7 @@ func TestPrint(t *testing.T) {
 		t.Errorf("%d read lines, want 2 (inotify, ports):\n%s", n, out)
 	}
 	b.Reset()
-	r.Print(&b, true)
+	r.Print(&b, true, i18n.En)
 	for _, w := range []string{green + "✓" + reset + " engine", yellow + "!" + reset + " inotify", red + "✗" + reset + " ports"} {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("colored output lacks %q:\n%s", w, b.String())

@@ -5,9 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // DockerProbe returns an EngineProbe that runs `docker|nerdctl info --format '{{json .}}'` or
@@ -21,7 +22,7 @@ func DockerProbe(name string, look func(string) (string, error)) func(ctx contex
 	return func(ctx context.Context) (Engine, error) {
 		bin, err := look(name)
 		if err != nil {
-			return Engine{}, fmt.Errorf("%s is not installed (%w)", name, err)
+			return Engine{}, i18n.Errorf(i18n.EngineNotInstalled, name, err)
 		}
 		args := []string{"info", "--format", "{{json .}}"}
 		if name == "podman" {
@@ -36,13 +37,13 @@ func DockerProbe(name string, look func(string) (string, error)) func(ctx contex
 				msg = err.Error()
 			}
 			if ctx.Err() != nil {
-				msg = "no answer in time (" + ctx.Err().Error() + ")"
+				return Engine{}, i18n.Errorf(i18n.EngineNoAnswer, name, i18n.T(i18n.EngineNoAnswerInTime, ctx.Err()))
 			}
-			return Engine{}, fmt.Errorf("%s daemon does not answer: %s", name, msg)
+			return Engine{}, i18n.Errorf(i18n.EngineNoAnswer, name, msg)
 		}
 		e, err := parseInfo(name, stdout.Bytes())
 		if err != nil {
-			return Engine{}, fmt.Errorf("read `%s info`: %w", name, err)
+			return Engine{}, i18n.Errorf(i18n.EngineReadInfo, name, err)
 		}
 		return e, nil
 	}
@@ -89,11 +90,11 @@ func parseInfo(name string, out []byte) (Engine, error) {
 		return Engine{}, err
 	}
 	if d.ServerVersion == "" {
-		msg := "no server version in the output"
+		msg := i18n.T(i18n.EngineNoVersion)
 		if len(d.ServerErrors) > 0 {
-			msg = firstLine(d.ServerErrors[0])
+			msg = i18n.Raw(firstLine(d.ServerErrors[0]))
 		}
-		return Engine{}, fmt.Errorf("%s daemon does not answer: %s", name, msg)
+		return Engine{}, i18n.Errorf(i18n.EngineNoAnswer, name, msg)
 	}
 	v := d.ServerVersion
 	if d.OperatingSystem != "" {

@@ -8,6 +8,7 @@ type Key int
 const (
 	noKey     Key = iota // a Raw text
 	errorText            // an error, rendered by Message
+	joinText             // texts joined (Join)
 
 	// cli
 	ErrorLine
@@ -188,6 +189,7 @@ const (
 // that the two formats of each take the same arguments.
 var catalog = [numKeys]Msg{
 	errorText: {Ko: "%v", En: "%v"},
+	joinText:  {Ko: "%v", En: "%v"}, // not a format: Text.In joins the texts
 
 	ErrorLine:              {Ko: "오류: %s\n", En: "error: %s\n"},
 	BadLang:                {Ko: "--lang %q: ko 또는 en 이어야 합니다", En: "--lang %q: want ko or en"},

@@ -83,8 +83,15 @@ func Raw(s string) Text { return Text{key: noKey, raw: s} }
 
 // In renders t in l.
 func (t Text) In(l Lang) string {
-	if t.key == noKey {
+	switch t.key {
+	case noKey:
 		return t.raw
+	case joinText:
+		parts := make([]string, len(t.args))
+		for i, a := range t.args {
+			parts[i] = a.(Text).In(l)
+		}
+		return strings.Join(parts, t.raw)
 	}
 	args := make([]any, len(t.args))
 	for i, a := range t.args {
@@ -141,6 +148,15 @@ func Message(err error, l Lang) string {
 		return msg
 	}
 	return strings.Replace(msg, e.Error(), e.Text.In(l), 1)
+}
+
+// Join is texts one after the other, sep between them.
+func Join(sep string, texts ...Text) Text {
+	args := make([]any, len(texts))
+	for i, t := range texts {
+		args[i] = t
+	}
+	return Text{key: joinText, raw: sep, args: args}
 }
 
 // Err is err's message as a Text (see Message).

@@ -37,7 +37,7 @@ func TestCatalog(t *testing.T) {
 }
 
 // sameInBoth are the messages made only of names, flags and values.
-var sameInBoth = map[Key]bool{errorText: true, InotifyWhat: true, InotifyFileMax: true, EndpointFlag: true}
+var sameInBoth = map[Key]bool{errorText: true, joinText: true, InotifyWhat: true, InotifyFileMax: true, EndpointFlag: true}
 
 // verbs maps each argument (1-based) of a fmt format to its verb, following explicit indexes as
 // fmt does; an argument used twice must keep its verb.

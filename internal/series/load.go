@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // TOCFile is the table of contents at the root of a series folder.
@@ -261,7 +263,7 @@ func closureComponent(closure []*Chapter, name string) (*Chapter, Component, err
 		if known == "" {
 			known = "none"
 		}
-		return nil, Component{}, fmt.Errorf("%s has no component %q (components of %s and the chapters it requires: %s)", target.ID(), name, target.ID(), known)
+		return nil, Component{}, i18n.Errorf(i18n.NoComponent, target.ID(), name, target.ID(), known)
 	}
 	return nil, Component{}, fmt.Errorf("component %q is ambiguous: %s each have one", name, strings.Join(owners, " and "))
 }
@@ -293,12 +295,11 @@ func (l *Library) Chapter(name string) (*Chapter, error) {
 	if l.TOC != nil {
 		for _, e := range l.TOC.Chapters {
 			if e.ID() == id || e.Slug == name {
-				return nil, fmt.Errorf("%s (%s) is coming: its post and spec are not written yet; available: %s",
-					e.ID(), e.Title.En, strings.Join(l.IDs(), ", "))
+				return nil, i18n.Errorf(i18n.ComingChapter, e.ID(), e.Title, strings.Join(l.IDs(), ", "))
 			}
 		}
 	}
-	return nil, fmt.Errorf("unknown chapter %q; available: %s (see `mlops-series list`)", name, strings.Join(l.IDs(), ", "))
+	return nil, i18n.Errorf(i18n.UnknownChapter, name, strings.Join(l.IDs(), ", "))
 }
 
 // Closure returns the chapter and everything it requires, transitively, in dependency order

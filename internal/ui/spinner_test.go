@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // lockedBuffer is a bytes.Buffer for a writer goroutine and the test's reads.
@@ -74,7 +76,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // running step, a finished step's line is printed whole above it, and nothing is left behind.
 func TestSpinnerWithParallelSteps(t *testing.T) {
 	var buf lockedBuffer
-	u := New(Streams{Out: &buf, Err: &buf, TTY: true}, Normal)
+	u := New(Streams{Out: &buf, Err: &buf, TTY: true}, Normal, i18n.En)
 	a := u.Start("install postgresql-with-a-long-name")
 	b := u.Start("install redis")
 	current := func() string { _, cur := screen(buf.String()); return cur }
@@ -106,7 +108,7 @@ func TestSpinnerWithParallelSteps(t *testing.T) {
 // With -v the Helm SDK's log and Terraform's output are shown line by line; otherwise dropped.
 func TestLogWriter(t *testing.T) {
 	var buf bytes.Buffer
-	u := New(Streams{Out: &buf, Err: &buf}, Verbose)
+	u := New(Streams{Out: &buf, Err: &buf}, Verbose, i18n.En)
 	w := u.LogWriter("terraform")
 	_, _ = w.Write([]byte("Initializing the backend...\nApply comp"))
 	_, _ = w.Write([]byte("lete! Resources: 1 added.\n\n"))
@@ -115,7 +117,7 @@ func TestLogWriter(t *testing.T) {
 		t.Errorf("verbose: %q, want %q", buf.String(), want)
 	}
 	buf.Reset()
-	_, _ = New(Streams{Out: &buf, Err: &buf}, Normal).LogWriter("helm").Write([]byte("level=DEBUG msg=x\n"))
+	_, _ = New(Streams{Out: &buf, Err: &buf}, Normal, i18n.En).LogWriter("helm").Write([]byte("level=DEBUG msg=x\n"))
 	if buf.Len() != 0 {
 		t.Errorf("not verbose: %q", buf.String())
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+
+	"github.com/mlops-series/mlops-series/internal/i18n"
 )
 
 // Level is the verbosity.
@@ -31,14 +33,17 @@ type Streams struct {
 	// TTY says Err is a terminal: steps show a spinner, redrawn in place. Color says colours are
 	// wanted there too.
 	TTY, Color bool
+	// Lang is the language the locale environment asks for (empty: English); --lang overrides it.
+	Lang i18n.Lang
 }
 
 // StdStreams are the process's stdout and stderr: a spinner when stderr is a terminal, colours
-// unless NO_COLOR is set or TERM is dumb.
+// unless NO_COLOR is set or TERM is dumb, the language of LC_ALL, LC_MESSAGES or LANG.
 func StdStreams() Streams {
 	tty := isatty.IsTerminal(os.Stderr.Fd())
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return Streams{Out: os.Stdout, Err: os.Stderr, TTY: tty, Color: tty && !noColor && os.Getenv("TERM") != "dumb"}
+	return Streams{Out: os.Stdout, Err: os.Stderr, TTY: tty, Color: tty && !noColor && os.Getenv("TERM") != "dumb",
+		Lang: i18n.FromEnv(os.Getenv)}
 }
 
 // UI writes progress to Err and data to Out. One UI serves a whole run: steps may run in
@@ -48,6 +53,8 @@ type UI struct {
 	Level    Level
 	Color    bool
 	TTY      bool
+	// Lang is the language of what the reader is told (empty: English).
+	Lang i18n.Lang
 	// Now is the clock (tests replace it to get stable output).
 	Now func() time.Time
 	mu  sync.Mutex
@@ -58,10 +65,16 @@ type UI struct {
 	drawn    bool
 }
 
-// New returns the UI of a run on s.
-func New(s Streams, level Level) *UI {
-	return &UI{Out: s.Out, Err: s.Err, Level: level, TTY: s.TTY, Color: s.Color, Now: time.Now}
+// New returns the UI of a run on s, speaking lang.
+func New(s Streams, level Level, lang i18n.Lang) *UI {
+	return &UI{Out: s.Out, Err: s.Err, Level: level, TTY: s.TTY, Color: s.Color, Lang: lang, Now: time.Now}
 }
+
+// T is the catalog's message key with args, in the run's language.
+func (u *UI) T(key i18n.Key, args ...any) string { return i18n.T(key, args...).In(u.Lang) }
+
+// Say writes a progress line from the catalog (suppressed by -q).
+func (u *UI) Say(key i18n.Key, args ...any) { u.Printf("%s", u.T(key, args...)) }
 
 func (u *UI) now() time.Time {
 	if u.Now == nil {
@@ -230,14 +243,28 @@ func (u *UI) line(mark, text string, d time.Duration) {
 	if u.Level < Normal && !strings.Contains(mark, "✗") {
 		return
 	}
-	pad := 72 - len([]rune(text))
-	if pad < 1 {
-		pad = 1
-	}
+	pad := max(72-Width(text), 1)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.clearSpinner()
 	fmt.Fprintf(u.Err, " %s %s%s%s\n", mark, text, strings.Repeat(" ", pad), fmtDur(d))
+}
+
+// Width is how many terminal columns s takes: Hangul, CJK and full-width forms take two.
+func Width(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if wide(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func wide(r rune) bool {
+	return r >= 0x1100 && r <= 0x115F || r >= 0x2E80 && r <= 0xA4CF || r >= 0xAC00 && r <= 0xD7A3 ||
+		r >= 0xF900 && r <= 0xFAFF || r >= 0xFE30 && r <= 0xFE4F || r >= 0xFF00 && r <= 0xFF60 || r >= 0xFFE0 && r <= 0xFFE6
 }
 
 func fmtDur(d time.Duration) string {
