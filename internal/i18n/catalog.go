@@ -202,8 +202,8 @@ var catalog = [numKeys]Msg{
 	DoctorUnfit:            {Ko: "doctor: 이 환경은 적합하지 않습니다. ✗ 표시된 줄을 고치세요", En: "doctor: this environment is not fit; fix the ✗ lines"},
 
 	UnknownChapter: {Ko: "알 수 없는 장 %q; 사용 가능: %s (`mlops-series list` 참고)", En: "unknown chapter %q; available: %s (see `mlops-series list`)"},
-	ComingChapter:  {Ko: "%s (%s) 은(는) 준비 중입니다: 글과 스펙이 아직 없습니다; 사용 가능: %s", En: "%s (%s) is coming: its post and spec are not written yet; available: %s"},
-	NoComponent:    {Ko: "%s 에 구성 요소 %q 가 없습니다 (%s 및 선행 장의 구성 요소: %s)", En: "%s has no component %q (components of %s and the chapters it requires: %s)"},
+	ComingChapter:  {Ko: "%s (%s): 아직 준비 중인 장입니다 (글과 스펙이 없음); 사용 가능: %s", En: "%s (%s) is coming: its post and spec are not written yet; available: %s"},
+	NoComponent:    {Ko: "%s: 구성 요소 %q 없음 (%s 및 선행 장의 구성 요소: %s)", En: "%s has no component %q (components of %s and the chapters it requires: %s)"},
 
 	Header:           {Ko: "%d장 · %s · %s\n", En: "chapter %d · %s · %s\n"},
 	HeaderPost:       {Ko: "글: %s", En: "post: %s"},
@@ -224,7 +224,7 @@ var catalog = [numKeys]Msg{
 	Note:             {Ko: "   알림: %s\n", En: "   note: %s\n"},
 	LedgerNotUpdated: {Ko: "   설치 기록(ledger)을 갱신하지 못했습니다: %v\n", En: "   could not update the ledger: %v\n"},
 	PartlyInstalled: {
-		Ko: "%s 은(는) 일부만 설치되었습니다 (실패: %s). 원인을 고친 뒤 `mlops-series up %s` 를 다시 실행하면 나머지를 맞추고, `mlops-series down %s` 는 설치된 것을 지웁니다.\n",
+		Ko: "%s: 일부만 설치되었습니다 (실패: %s). 원인을 고친 뒤 `mlops-series up %s` 를 다시 실행하면 나머지를 맞추고, `mlops-series down %s` 는 설치된 것을 지웁니다.\n",
 		En: "%s is partly installed (failed: %s). Fix the cause and run `mlops-series up %s` again to converge, or `mlops-series down %s` to remove it.\n"},
 	FooterOpen:   {Ko: "열기:  mlops-series open %s\n", En: "open:  mlops-series open %s\n"},
 	FooterRead:   {Ko: "참고:  %s\n", En: "read:  %s\n"},
@@ -242,7 +242,7 @@ var catalog = [numKeys]Msg{
 	BadEndpoint:       {Ko: "--endpoint %q: NAME=URL 형식이어야 합니다 (예: mlflow=http://127.0.0.1:5000)", En: "--endpoint %q: want NAME=URL, e.g. mlflow=http://127.0.0.1:5000"},
 	EndpointFlag:      {Ko: "--endpoint %s: %v", En: "--endpoint %s: %v"},
 
-	DoctorStart:    {Ko: "doctor: 이 머신에서 %s 를 실행할 수 있는지 점검", En: "doctor: is this machine fit for %s?"},
+	DoctorStart:    {Ko: "doctor: 이 머신에서 %s 실행이 가능한지 점검", En: "doctor: is this machine fit for %s?"},
 	DoctorNotFit:   {Ko: "doctor: 이 환경은 적합하지 않습니다 (아무것도 바꾸지 않았습니다)", En: "doctor: this environment is not fit (nothing was changed)"},
 	DoctorUnfitFor: {Ko: "doctor: %s 에 적합하지 않은 환경입니다. 위의 ✗ 줄을 고치거나 --skip-doctor 를 주세요", En: "doctor: environment unfit for %s; fix the ✗ lines above, or pass --skip-doctor"},
 	DoctorPassed:   {Ko: "doctor: 점검 %d개 통과", En: "doctor: %d checks passed"},
@@ -251,12 +251,12 @@ var catalog = [numKeys]Msg{
 	DownNoTarget:         {Ko: "down: 장을 지정하거나 (예: `mlops-series down chapter-6`) --all 을 주세요", En: "down: name a chapter (e.g. `mlops-series down chapter-6`) or pass --all"},
 	DownBoth:             {Ko: "down: 장과 --all 중 하나만 주세요", En: "down: give a chapter or --all, not both"},
 	NothingToDo:          {Ko: "할 일 없음: %v\n", En: "nothing to do: %v\n"},
-	NotInstalled:         {Ko: "%s 은(는) 클러스터 %s 에 설치되어 있지 않습니다: 할 일 없음\n", En: "%s is not installed on cluster %s: nothing to do\n"},
-	DownRefusedOne:       {Ko: "down %s: 거부됨: 설치된 %s 이(가) 이 장을 필요로 합니다; 먼저 `mlops-series down %s` 를 실행하세요", En: "down %s: refused: installed %s requires it; run `mlops-series down %s` first"},
-	DownRefusedMany:      {Ko: "down %s: 거부됨: 설치된 %s 이(가) 이 장을 필요로 합니다; 먼저 `mlops-series down %s` 를 실행하세요", En: "down %s: refused: installed %s require it; run `mlops-series down %s` first"},
+	NotInstalled:         {Ko: "%s: 클러스터 %s 에 설치되어 있지 않아 할 일이 없습니다\n", En: "%s is not installed on cluster %s: nothing to do\n"},
+	DownRefusedOne:       {Ko: "down %s: 거부됨: 설치된 %s 에서 이 장을 필요로 합니다. 먼저 `mlops-series down %s` 를 실행하세요", En: "down %s: refused: installed %s requires it; run `mlops-series down %s` first"},
+	DownRefusedMany:      {Ko: "down %s: 거부됨: 설치된 %s 에서 이 장을 필요로 합니다. 먼저 `mlops-series down %s` 를 실행하세요", En: "down %s: refused: installed %s require it; run `mlops-series down %s` first"},
 	DeleteStart:          {Ko: "%s 삭제", En: "delete %s"},
 	ClusterWhat:          {Ko: "클러스터 %s (%s)", En: "cluster %s (%s)"},
-	ClusterLeft:          {Ko: "%s 은(는) 그대로 둡니다: %v", En: "%s left as it is: %v"},
+	ClusterLeft:          {Ko: "%s 그대로 둠: %v", En: "%s left as it is: %v"},
 	ClusterKept:          {Ko: "%s 삭제 실패", En: "%s kept"},
 	ClusterDeleted:       {Ko: "%s 삭제 완료 (mlops-series 가 만든 클러스터)", En: "%s deleted (it was created by mlops-series)"},
 	Removing:             {Ko: "%s 제거\n", En: "removing %s\n"},
@@ -264,7 +264,7 @@ var catalog = [numKeys]Msg{
 	UninstallFailed:      {Ko: "%s 제거 실패", En: "uninstall %s failed"},
 	VolumesFailed:        {Ko: "%s 의 볼륨 삭제 실패", En: "delete volumes of %s failed"},
 	Uninstalled:          {Ko: "%s 제거 완료 (네임스페이스 %s%s)", En: "%s uninstalled (namespace %s%s)"},
-	WasNotInstalled:      {Ko: "%s 은(는) 설치되어 있지 않았음 (네임스페이스 %s%s)", En: "%s was not installed (namespace %s%s)"},
+	WasNotInstalled:      {Ko: "%s: 설치되어 있지 않았음 (네임스페이스 %s%s)", En: "%s was not installed (namespace %s%s)"},
 	VolumeDeleted:        {Ko: ", 볼륨 클레임 %d개 삭제", En: ", %d volume claim deleted"},
 	VolumesDeleted:       {Ko: ", 볼륨 클레임 %d개 삭제", En: ", %d volume claims deleted"},
 	NamespaceKept:        {Ko: "   네임스페이스 %s 유지: %s 에서 사용 중\n", En: "   namespace %s kept: %s uses it\n"},
@@ -272,20 +272,20 @@ var catalog = [numKeys]Msg{
 	NamespaceNotDeleted:  {Ko: "네임스페이스 %s 삭제 실패", En: "namespace %s not deleted"},
 	NamespaceDeleted:     {Ko: "네임스페이스 %s 삭제 완료 (%s 에서 생성)", En: "namespace %s deleted (created by %s)"},
 
-	StatusNotInstalled: {Ko: "%s 은(는) 클러스터 %s 에 설치되어 있지 않습니다: `mlops-series up %s` 로 설치하세요", En: "%s is not installed on cluster %s: `mlops-series up %s` installs it"},
+	StatusNotInstalled: {Ko: "%s: 클러스터 %s 에 설치되어 있지 않습니다. `mlops-series up %s` 로 설치하세요", En: "%s is not installed on cluster %s: `mlops-series up %s` installs it"},
 
-	LockStillHeld:    {Ko: "클러스터 잠금: 아직 %s 이(가) 잡고 있음", En: "cluster lock: still held by %s"},
-	LockNowHeld:      {Ko: "클러스터 잠금: 앞선 작업이 끝났고, 이제 %s 이(가) 잡고 있음", En: "cluster lock: the previous holder finished; now held by %s"},
-	LockWaiting:      {Ko: "클러스터 잠금: %s 이(가) 잡고 있어 기다리는 중 (최대 %s, 또는 마지막 갱신 후 %s 가 지나 만료될 때까지)", En: "cluster lock: held by %s; waiting for it (at most %s, or until it expires %s after its last renewal)"},
-	LockStillWaiting: {Ko: "   클러스터 잠금을 계속 기다리는 중 (지금까지 %s): %s 이(가) 잡고 있음\n", En: "   still waiting for the cluster lock (%s so far): held by %s\n"},
+	LockStillHeld:    {Ko: "클러스터 잠금: 아직 다른 작업이 사용 중 (%s)", En: "cluster lock: still held by %s"},
+	LockNowHeld:      {Ko: "클러스터 잠금: 앞선 작업이 끝났고 이제 다른 작업이 사용 중 (%s)", En: "cluster lock: the previous holder finished; now held by %s"},
+	LockWaiting:      {Ko: "클러스터 잠금: 다른 작업이 사용 중 (%s); 기다리는 중 (최대 %s, 또는 마지막 갱신 후 %s 가 지나 만료될 때까지)", En: "cluster lock: held by %s; waiting for it (at most %s, or until it expires %s after its last renewal)"},
+	LockStillWaiting: {Ko: "   클러스터 잠금을 계속 기다리는 중 (지금까지 %s, 사용 중: %s)\n", En: "   still waiting for the cluster lock (%s so far): held by %s\n"},
 	LockInterrupted:  {Ko: "클러스터 잠금: 기다리다 중단됨", En: "cluster lock: interrupted while waiting"},
 	LockNotTaken:     {Ko: "클러스터 잠금: 얻지 못함", En: "cluster lock: not taken"},
 	LockTaken:        {Ko: "클러스터 잠금: %s 기다린 뒤 얻음", En: "cluster lock: taken after waiting %s"},
-	LockTookOver:     {Ko: "   클러스터 잠금: 갱신이 멈춘 %s 에게서 넘겨받음 (그 작업은 잠금을 풀지 않고 끝났습니다)\n", En: "   cluster lock: took over from %s, which stopped renewing it (the run ended without releasing it)\n"},
+	LockTookOver:     {Ko: "   클러스터 잠금: 갱신이 멈춘 작업(%s)에게서 넘겨받음 (그 작업은 잠금을 풀지 않고 끝났습니다)\n", En: "   cluster lock: took over from %s, which stopped renewing it (the run ended without releasing it)\n"},
 
 	DoctorFix:            {Ko: "   해결: %s\n", En: "   fix: %s\n"},
 	DoctorRead:           {Ko: "   참고: %s\n", En: "   read: %s\n"},
-	EngineNotInstalled:   {Ko: "%s 이(가) 설치되어 있지 않습니다 (%v)", En: "%s is not installed (%v)"},
+	EngineNotInstalled:   {Ko: "%s: 설치되어 있지 않습니다 (%v)", En: "%s is not installed (%v)"},
 	EngineNoAnswer:       {Ko: "%s 데몬이 응답하지 않습니다: %s", En: "%s daemon does not answer: %s"},
 	EngineNoAnswerInTime: {Ko: "제시간에 응답 없음 (%v)", En: "no answer in time (%v)"},
 	EngineNoVersion:      {Ko: "출력에 서버 버전이 없음", En: "no server version in the output"},
@@ -302,7 +302,7 @@ var catalog = [numKeys]Msg{
 		En: "give the engine at least %d GiB: Docker Desktop → Settings → Resources → Memory; " +
 			"Podman: `podman machine stop && podman machine set --memory %d && podman machine start`. " +
 			"Docker Engine on Linux uses the host's memory: close other programs"},
-	MemoryUnknown: {Ko: "엔진이 메모리를 알려 주지 않았습니다; 이 챕터에는 %s 가 필요합니다", En: "the engine did not report its memory; the chapter needs %s"},
+	MemoryUnknown: {Ko: "엔진이 메모리를 알려 주지 않았습니다; 이 챕터에 필요한 메모리 %s", En: "the engine did not report its memory; the chapter needs %s"},
 	MemoryTooLow:  {Ko: "%s: 파드가 들어가지 않습니다 (%s 필요)", En: "%s: pods will not fit (needs %s)"},
 	MemoryTight:   {Ko: "%s: 빠듯합니다, %s 권장", En: "%s: tight, %s recommended"},
 	CPUFix: {
@@ -338,12 +338,12 @@ var catalog = [numKeys]Msg{
 	PortsFree:      {Ko: "호스트 포트 사용 가능: %s", En: "host ports free: %s"},
 	PortsBusy:      {Ko: "호스트 포트 %s (kind-config.yaml 이 클러스터용으로 매핑하는 포트)", En: "host port %s (kind-config.yaml maps it for the cluster)"},
 	PortFix: {
-		Ko: "포트 %[1]d 를 비우거나 (누가 쓰는지는 `lsof -nP -i :%[1]d` 또는 `ss -ltnp 'sport = :%[1]d'` 로 확인) kind-config.yaml 의 hostPort 를 바꾸세요",
+		Ko: "%[1]d 번 포트를 비우거나 (누가 쓰는지는 `lsof -nP -i :%[1]d` 또는 `ss -ltnp 'sport = :%[1]d'` 로 확인) kind-config.yaml 의 hostPort 를 바꾸세요",
 		En: "free port %[1]d (`lsof -nP -i :%[1]d` or `ss -ltnp 'sport = :%[1]d'` shows who holds it), or change its hostPort in kind-config.yaml"},
 	PortFixAirPlay: {
-		Ko: "; macOS 에서는 AirPlay 수신 모드가 %d 를 씁니다: 시스템 설정 → 일반 → AirDrop 및 Handoff → AirPlay 수신 모드 끄기",
+		Ko: "; macOS 에서는 AirPlay 수신 모드가 %d 번 포트를 씁니다: 시스템 설정 → 일반 → AirDrop 및 Handoff → AirPlay 수신 모드 끄기",
 		En: "; on macOS, AirPlay Receiver holds %d: System Settings → General → AirDrop & Handoff → AirPlay Receiver off"},
-	ArchOne:  {Ko: "%[2]s 에서 %[1]s 이미지: %[3]s 는 에뮬레이션으로 돌거나 아예 돌지 않습니다", En: "%s image on %s: %s runs under emulation or not at all"},
+	ArchOne:  {Ko: "%[2]s 에서 %[1]s 이미지 %[3]s: 에뮬레이션으로 돌거나 아예 돌지 않습니다", En: "%s image on %s: %s runs under emulation or not at all"},
 	ArchMany: {Ko: "%s 용으로 빌드되지 않은 이미지는 에뮬레이션으로 돌거나 아예 돌지 않습니다: %s", En: "images not built for %s run under emulation or not at all: %s"},
 	ArchFix:  {Ko: "이 챕터는 이미지와 같은 아키텍처의 머신이나 클러스터(--context NAME)에서 실행하세요", En: "run this chapter on a machine or cluster (--context NAME) of the image's architecture"},
 	ArchFixArm64: {
@@ -352,7 +352,7 @@ var catalog = [numKeys]Msg{
 		En: "run this chapter on an amd64 machine or cluster (--context NAME); on Apple silicon, Docker Desktop → " +
 			"Settings → General → \"Use Rosetta for x86_64/amd64 emulation\" may run it, slowly"},
 	ArchUnknown:           {Ko: "%s 용으로 빌드되었는지 알 수 없는 이미지: %s", En: "unknown whether these images are built for %s: %s"},
-	ArchUnknownFix:        {Ko: "`docker manifest inspect IMAGE` 가 플랫폼 목록을 보여 줍니다; %s 가 있는지 보세요", En: "`docker manifest inspect IMAGE` lists its platforms; look for %s"},
+	ArchUnknownFix:        {Ko: "`docker manifest inspect IMAGE` 가 플랫폼 목록을 보여 줍니다: 그중 %s 를 찾으세요", En: "`docker manifest inspect IMAGE` lists its platforms; look for %s"},
 	ArchAll:               {Ko: "이미지 %d개 모두 %s 용으로 빌드됨", En: "all %d images are built for %s"},
 	ArchSome:              {Ko: "%s 에서 이미지 %d개, 그중 %d개는 플랫폼 확인됨", En: "%[2]d images on %[1]s, %[3]d of them with known platforms"},
 	ClusterUnreachable:    {Ko: "연결 불가: %v", En: "not reachable: %v"},
@@ -373,7 +373,7 @@ var catalog = [numKeys]Msg{
 	ImagesCannotList:     {Ko: "엔진의 이미지 목록을 읽을 수 없습니다: %v", En: "cannot list the engine's images: %v"},
 	ImagesCannotListNode: {Ko: "kind 노드의 이미지 목록을 읽을 수 없습니다: %v", En: "cannot list the kind node's images: %v"},
 	ProbeNoImage:         {Ko: "확인하지 않음: 엔진에 프로브 컨테이너를 띄울 이미지가 없습니다", En: "not checked: the engine holds no image to start a probe container with"},
-	PrivilegedOK:         {Ko: "privileged 컨테이너 시작됨 (%s 로 확인)", En: "privileged containers start (probed with %s)"},
+	PrivilegedOK:         {Ko: "privileged 컨테이너 시작됨 (프로브 이미지: %s)", En: "privileged containers start (probed with %s)"},
 	PrivilegedFails:      {Ko: "`%s run --privileged` 실패: unable to apply caps: kind 가 노드를 시작할 수 없습니다", En: "`%s run --privileged` fails: unable to apply caps: kind cannot start its node"},
 	PrivilegedUnknown:    {Ko: "privileged 컨테이너가 시작되는지 알 수 없습니다: %s", En: "cannot tell whether privileged containers start: %s"},
 	CapsFix: {

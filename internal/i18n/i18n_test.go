@@ -145,7 +145,7 @@ func (l localized) Lang(lang string) string {
 func TestTextIn(t *testing.T) {
 	inner := Errorf(SeriesNotFolder, "/x")
 	txt := T(ComingChapter, "chapter-7", localized{"모델 서빙", "Model serving"}, T(ChecksSkipped, 2))
-	if got, want := txt.In(Ko), "chapter-7 (모델 서빙) 은(는) 준비 중입니다: 글과 스펙이 아직 없습니다; 사용 가능: , 2개 건너뜀"; got != want {
+	if got, want := txt.In(Ko), "chapter-7 (모델 서빙): 아직 준비 중인 장입니다 (글과 스펙이 없음); 사용 가능: , 2개 건너뜀"; got != want {
 		t.Errorf("ko: %q, want %q", got, want)
 	}
 	if got, want := txt.String(), "chapter-7 (Model serving) is coming: its post and spec are not written yet; available: , 2 skipped"; got != want {
