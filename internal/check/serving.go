@@ -1,0 +1,147 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Predict proves a model-serving app (chapter 7) answers with the registry's champion: it reads
+// the app's /health (which model and alias it serves), asks the MLflow registry which version the
+// alias points at, then POSTs a known sample to the predict path and requires a valid class from
+// exactly that version. The app picks up an alias change on its own refresh interval, so a version
+// that differs is asked again until ctx ends.
+type Predict struct {
+	// Path is the predict API ("" is /predict); Sample is its request body (JSON).
+	Path   string
+	Sample []byte
+	// Classes are the valid class names; Expect, if set, the one the sample's first instance must get.
+	Classes []string
+	Expect  string
+	// Registry is the MLflow server's base URL ("": the version is not compared with the registry).
+	Registry string
+	// Every is the pause between attempts (0: 2 s).
+	Every time.Duration
+}
+
+// servingApp is the serving app as the API client names it.
+var servingApp = apiTool{Check: "predict", Name: "serving app", Server: "serving app", NotJSONHint: "the serving app"}
+
+// servingHealth is the app's GET /health.
+type servingHealth struct {
+	Status       string  `json:"status"`
+	ModelName    string  `json:"model_name"`
+	ModelAlias   string  `json:"model_alias"`
+	ModelVersion *string `json:"model_version"`
+}
+
+// servingAnswer is the app's predict answer.
+type servingAnswer struct {
+	ModelName    string `json:"model_name"`
+	ModelVersion string `json:"model_version"`
+	Predictions  []struct {
+		ClassID   *int   `json:"class_id"`
+		ClassName string `json:"class_name"`
+	} `json:"predictions"`
+}
+
+// errServingNotYet marks a state the app leaves on its own (loading, an older version): retried.
+var errServingNotYet = errors.New("not yet")
+
+// Run polls until the app answers with the champion's version, or ctx ends with the last reason.
+func (p Predict) Run(ctx context.Context, hc *http.Client, base string) (string, error) {
+	if len(p.Sample) == 0 || !json.Valid(p.Sample) {
+		return "", fmt.Errorf("predict: the sample is not JSON")
+	}
+	app, _, _, err := newAPIClient(servingApp, hc, base)
+	if err != nil {
+		return "", err
+	}
+	var reg *mlflowClient
+	if p.Registry != "" {
+		api, _, _, err := newAPIClient(mlflowServer, hc, p.Registry)
+		if err != nil {
+			return "", err
+		}
+		reg = &mlflowClient{api}
+	}
+	every := p.Every
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	for {
+		msg, err := p.once(ctx, app, reg)
+		if err == nil || !errors.Is(err, errServingNotYet) {
+			return msg, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w (gave up: %v)", err, context.Cause(ctx))
+		case <-time.After(every):
+		}
+	}
+}
+
+func (p Predict) once(ctx context.Context, app *apiClient, reg *mlflowClient) (string, error) {
+	var h servingHealth
+	if err := app.do(ctx, "health", http.MethodGet, "/health", "", nil, &h); err != nil {
+		if apiStatus(err) == http.StatusServiceUnavailable {
+			return "", fmt.Errorf("%w: %w", errServingNotYet, err)
+		}
+		return "", err
+	}
+	if h.Status != "ok" || h.ModelVersion == nil {
+		return "", fmt.Errorf("predict: %w: the app has no model loaded yet (status %q)", errServingNotYet, h.Status)
+	}
+	want := ""
+	if reg != nil {
+		var out struct {
+			ModelVersion struct {
+				Version string `json:"version"`
+			} `json:"model_version"`
+		}
+		q := url.Values{"name": {h.ModelName}, "alias": {h.ModelAlias}}
+		if err := reg.get(ctx, "alias of "+h.ModelName, "/registered-models/alias", q, &out); err != nil {
+			return "", fmt.Errorf("predict: %s@%s in the registry: %w", h.ModelName, h.ModelAlias, err)
+		}
+		want = out.ModelVersion.Version
+	}
+	path := p.Path
+	if path == "" {
+		path = "/predict"
+	}
+	var ans servingAnswer
+	if err := app.do(ctx, "predict", http.MethodPost, path, "", json.RawMessage(p.Sample), &ans); err != nil {
+		return "", err
+	}
+	if ans.ModelVersion == "" || ans.ModelName != h.ModelName {
+		return "", fmt.Errorf("predict: POST %s answered for model %q version %q, want model %q with its version", path, ans.ModelName, ans.ModelVersion, h.ModelName)
+	}
+	if want != "" && ans.ModelVersion != want {
+		return "", fmt.Errorf("predict: %w: POST %s answered from version %s, %s@%s is version %s in the registry (the app reloads on its refresh interval)",
+			errServingNotYet, path, ans.ModelVersion, h.ModelName, h.ModelAlias, want)
+	}
+	if len(ans.Predictions) == 0 {
+		return "", fmt.Errorf("predict: POST %s answered no predictions", path)
+	}
+	for i, pr := range ans.Predictions {
+		if pr.ClassID == nil || (len(p.Classes) > 0 && !slices.Contains(p.Classes, pr.ClassName)) {
+			return "", fmt.Errorf("predict: POST %s: prediction %d is class %q (id %v), want one of %s", path, i, pr.ClassName, pr.ClassID, strings.Join(p.Classes, ", "))
+		}
+	}
+	got := ans.Predictions[0].ClassName
+	if p.Expect != "" && got != p.Expect {
+		return "", fmt.Errorf("predict: POST %s: the sample is %q, want %q (version %s)", path, got, p.Expect, ans.ModelVersion)
+	}
+	from := fmt.Sprintf("version %s", ans.ModelVersion)
+	if want != "" {
+		from = fmt.Sprintf("version %s = %s@%s in MLflow", ans.ModelVersion, h.ModelName, h.ModelAlias)
+	}
+	return fmt.Sprintf("POST %s → %s from %s", path, got, from), nil
+}
