@@ -74,6 +74,7 @@ pytest:
 	$(MLOPS_VENVS)/ansible/bin/python -m pytest -q -p no:cacheprovider infra/ansible
 	$(MLOPS_VENVS)/airflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-5-pipelines
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-6-model-registry
+	$(MLOPS_VENVS)/serving/bin/python -m pytest -q -p no:cacheprovider series/chapter-7-model-serving
 	$(MLOPS_VENVS)/feast/bin/python -m pytest -q -p no:cacheprovider series/chapter-8-feature-store
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-10-monitoring
 
