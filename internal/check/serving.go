@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// Predict proves a model-serving app (chapter 7) answers with the registry's champion: it reads
-// the app's /health (which model and alias it serves), asks the MLflow registry which version the
-// alias points at, then POSTs a known sample to the predict path and requires a valid class from
-// exactly that version. The app picks up an alias change on its own refresh interval, so a version
+// Predict proves a model-serving app (chapter 7's FastAPI app or BentoML service) answers with the
+// registry's champion: it waits for the app's readiness path, asks the MLflow registry which
+// version the alias points at, then POSTs a known sample to the predict path and requires a valid
+// class from exactly that version. The app picks up an alias change on its own refresh interval, so a version
 // that differs is asked again until ctx ends.
 type Predict struct {
 	// Path is the predict API ("" is /predict); Sample is its request body (JSON).
@@ -26,6 +26,12 @@ type Predict struct {
 	Expect  string
 	// Registry is the MLflow server's base URL ("": the version is not compared with the registry).
 	Registry string
+	// Model and Alias name the registered model the app serves; when empty, they are read from
+	// the app's readiness answer (the FastAPI app's /health names them; BentoML's /readyz does not).
+	Model, Alias string
+	// Ready is the readiness path ("" is /health): 503, or a JSON status other than "ok", means
+	// the model is still loading.
+	Ready string
 	// Every is the pause between attempts (0: 2 s).
 	Every time.Duration
 }
@@ -89,26 +95,42 @@ func (p Predict) Run(ctx context.Context, hc *http.Client, base string) (string,
 }
 
 func (p Predict) once(ctx context.Context, app *apiClient, reg *mlflowClient) (string, error) {
-	var h servingHealth
-	if err := app.do(ctx, "health", http.MethodGet, "/health", "", nil, &h); err != nil {
+	ready := p.Ready
+	if ready == "" {
+		ready = "/health"
+	}
+	body, err := app.call(ctx, "readiness", http.MethodGet, ready, "", nil, nil, nil)
+	if err != nil {
 		if apiStatus(err) == http.StatusServiceUnavailable {
 			return "", fmt.Errorf("%w: %w", errServingNotYet, err)
 		}
 		return "", err
 	}
-	if h.Status != "ok" || h.ModelVersion == nil {
-		return "", fmt.Errorf("predict: %w: the app has no model loaded yet (status %q)", errServingNotYet, h.Status)
+	model, alias := p.Model, p.Alias
+	var h servingHealth
+	if json.Unmarshal(body, &h) == nil {
+		if h.Status != "" && h.Status != "ok" {
+			return "", fmt.Errorf("predict: %w: GET %s: status %q, the model is not loaded yet", errServingNotYet, ready, h.Status)
+		}
+		if model == "" {
+			model, alias = h.ModelName, h.ModelAlias
+		} else if h.ModelName != "" && (h.ModelName != model || h.ModelAlias != alias) {
+			return "", fmt.Errorf("predict: GET %s: the app serves %s@%s, want %s@%s", ready, h.ModelName, h.ModelAlias, model, alias)
+		}
 	}
 	want := ""
 	if reg != nil {
+		if model == "" || alias == "" {
+			return "", fmt.Errorf("predict: GET %s names no model and alias: set the check's model (NAME@ALIAS) to compare with the registry", ready)
+		}
 		var out struct {
 			ModelVersion struct {
 				Version string `json:"version"`
 			} `json:"model_version"`
 		}
-		q := url.Values{"name": {h.ModelName}, "alias": {h.ModelAlias}}
-		if err := reg.get(ctx, "alias of "+h.ModelName, "/registered-models/alias", q, &out); err != nil {
-			return "", fmt.Errorf("predict: %s@%s in the registry: %w", h.ModelName, h.ModelAlias, err)
+		q := url.Values{"name": {model}, "alias": {alias}}
+		if err := reg.get(ctx, "alias of "+model, "/registered-models/alias", q, &out); err != nil {
+			return "", fmt.Errorf("predict: %s@%s in the registry: %w", model, alias, err)
 		}
 		want = out.ModelVersion.Version
 	}
@@ -120,12 +142,12 @@ func (p Predict) once(ctx context.Context, app *apiClient, reg *mlflowClient) (s
 	if err := app.do(ctx, "predict", http.MethodPost, path, "", json.RawMessage(p.Sample), &ans); err != nil {
 		return "", err
 	}
-	if ans.ModelVersion == "" || ans.ModelName != h.ModelName {
-		return "", fmt.Errorf("predict: POST %s answered for model %q version %q, want model %q with its version", path, ans.ModelName, ans.ModelVersion, h.ModelName)
+	if ans.ModelVersion == "" || (model != "" && ans.ModelName != model) {
+		return "", fmt.Errorf("predict: POST %s answered for model %q version %q, want model %q with its version", path, ans.ModelName, ans.ModelVersion, model)
 	}
 	if want != "" && ans.ModelVersion != want {
 		return "", fmt.Errorf("predict: %w: POST %s answered from version %s, %s@%s is version %s in the registry (the app reloads on its refresh interval)",
-			errServingNotYet, path, ans.ModelVersion, h.ModelName, h.ModelAlias, want)
+			errServingNotYet, path, ans.ModelVersion, model, alias, want)
 	}
 	if len(ans.Predictions) == 0 {
 		return "", fmt.Errorf("predict: POST %s answered no predictions", path)
@@ -141,7 +163,7 @@ func (p Predict) once(ctx context.Context, app *apiClient, reg *mlflowClient) (s
 	}
 	from := fmt.Sprintf("version %s", ans.ModelVersion)
 	if want != "" {
-		from = fmt.Sprintf("version %s = %s@%s in MLflow", ans.ModelVersion, h.ModelName, h.ModelAlias)
+		from = fmt.Sprintf("version %s = %s@%s in MLflow", ans.ModelVersion, model, alias)
 	}
 	return fmt.Sprintf("POST %s → %s from %s", path, got, from), nil
 }

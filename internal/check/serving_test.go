@@ -12,7 +12,10 @@ import (
 )
 
 // servingAppDir is chapter 7's FastAPI app, run natively from the venv "serving".
-const servingAppDir = "../../series/chapter-7-model-serving/serving"
+const (
+	servingAppDir   = "../../series/chapter-7-model-serving/serving"
+	servingBentoDir = "../../series/chapter-7-model-serving/bento"
+)
 
 // irisSetosa is iris sample 0 of the dataset (a setosa any trained model of chapter 6 gets right).
 const irisSetosa = `{"instances": [{"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}]}`
@@ -21,7 +24,7 @@ var irisClasses = []string{"setosa", "versicolor", "virginica"}
 
 // TestPredictFollowsTheChampion runs the predict check against the real app and a real MLflow:
 // chapter 7's registration Job trains and registers the champion, the check passes naming its
-// version; the alias moves to a new version and the check waits until the app (refreshing every
+// version; the BentoML service passes too; the alias moves to a new version and the check waits until the app (refreshing every
 // second) answers from it; a wrong expectation, an invalid sample and an unreachable registry fail
 // it. Last, the serving check's bounded load runs on the same app with 0 errors.
 func TestPredictFollowsTheChampion(t *testing.T) {
@@ -83,6 +86,21 @@ func TestPredictFollowsTheChampion(t *testing.T) {
 		t.Fatalf("after the alias moved to version 2: %q", msg)
 	}
 
+	// The BentoML service, on the same champion: no model in its /readyz, so the check names it.
+	bento := nativetest.Bento(t, servingBentoDir, servingAppDir, mlflow.URL, time.Second)
+	pb := p
+	pb.Ready, pb.Model, pb.Alias = "/readyz", "iris-classifier", "champion"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	msg, err = pb.Run(ctx, hc, bento.URL)
+	cancel()
+	if err != nil || msg != "POST /predict → setosa from version 2 = iris-classifier@champion in MLflow" {
+		t.Fatalf("predict on the BentoML service: %q, %v\n%s", msg, err, bento.Tail(20))
+	}
+	pb.Alias = ""
+	if _, err := pb.Run(context.Background(), hc, bento.URL); err == nil || !strings.Contains(err.Error(), "set the check's model") {
+		t.Fatalf("BentoML without a model to compare: error %v", err)
+	}
+
 	wrong := p
 	wrong.Expect = "virginica"
 	if _, err := run(wrong, 10*time.Second); err == nil || !strings.Contains(err.Error(), `the sample is "setosa", want "virginica" (version 2)`) {
@@ -101,9 +119,9 @@ func TestPredictFollowsTheChampion(t *testing.T) {
 
 	// The serving check's bounded load, on the same app (starting one takes a minute here).
 	l := Load{Path: "/predict", Body: []byte(irisSetosa), Requests: 300, Concurrency: 8}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := l.Measure(ctx, hc, app.URL)
+	lctx, lcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer lcancel()
+	res, err := l.Measure(lctx, hc, app.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,3 +64,31 @@ func Serving(t testing.TB, appDir, trackingURI string, refresh time.Duration) *S
 	s.URL, s.Port = base, port
 	return s
 }
+
+// Bento starts chapter 7's BentoML service (`bentoml serve service:IrisClassifier`, the venv
+// "serving") on a loopback port, serving the same champion as Serving; bentoDir is its folder
+// (series/chapter-7-model-serving/bento), appDir the FastAPI app's, whose model code it imports.
+// It is ready when /readyz answers 200 (a model is loaded).
+func Bento(t testing.TB, bentoDir, appDir, trackingURI string, refresh time.Duration) *Server {
+	t.Helper()
+	py := Tool(t, "serving", "python")
+	bento, err := filepath.Abs(bentoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := filepath.Abs(appDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := FreePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	work := t.TempDir()
+	s := Start(t, "bentoml", work, base+"/readyz",
+		[]string{"MLFLOW_TRACKING_URI=" + trackingURI, "PYTHONPATH=" + app + string(os.PathListSeparator) + bento,
+			"MODEL_REFRESH_SECONDS=" + strconv.FormatFloat(refresh.Seconds(), 'f', -1, 64),
+			"BENTOML_HOME=" + filepath.Join(work, "bentoml"), "BENTOML_DO_NOT_TRACK=true",
+			"MLFLOW_DISABLE_TELEMETRY=true", "DO_NOT_TRACK=true"},
+		py, "-m", "bentoml", "serve", "service:IrisClassifier", "--working-dir", bento, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	s.URL, s.Port = base, port
+	return s
+}
