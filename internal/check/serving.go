@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlops-series/mlops-series/internal/series"
 )
 
 // Predict proves a model-serving app (chapter 7's FastAPI app or BentoML service) answers with the
@@ -166,4 +171,141 @@ func (p Predict) once(ctx context.Context, app *apiClient, reg *mlflowClient) (s
 		from = fmt.Sprintf("version %s = %s@%s in MLflow", ans.ModelVersion, model, alias)
 	}
 	return fmt.Sprintf("POST %s → %s from %s", path, got, from), nil
+}
+
+// The params of the predict and load checks.
+const (
+	ServingParamSample       = "sample"       // file in the chapter folder: the request body (JSON)
+	ServingParamExpect       = "expect"       // predict: the class the sample's first instance must get
+	ServingParamClasses      = "classes"      // predict: the valid classes, comma-separated
+	ServingParamModel        = "model"        // predict: NAME@ALIAS the app serves
+	ServingParamReady        = "ready"        // predict: the readiness path (default /health)
+	ServingParamRegistry     = "registry"     // predict: the MLflow component whose registry holds the alias
+	ServingParamRegistryPort = "registryPort" // predict: its Service port
+	ServingParamRequests     = "requests"     // load: how many requests (default 500)
+	ServingParamConcurrency  = "concurrency"  // load: how many at a time (default 8)
+)
+
+// validatePredict checks a predict check's params as far as they can be without running it.
+func validatePredict(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+	var out []series.FieldProblem
+	add := func(field, format string, a ...any) {
+		out = append(out, series.FieldProblem{Field: field, Message: fmt.Sprintf(format, a...)})
+	}
+	if ck.Path != "" && !strings.HasPrefix(ck.Path, "/") {
+		add("path", "must start with /, got %q", ck.Path)
+	}
+	if m := ck.Params[ServingParamModel]; m != "" {
+		if name, alias, ok := strings.Cut(m, "@"); !ok || name == "" || alias == "" {
+			add("params."+ServingParamModel, "%q: want NAME@ALIAS", m)
+		}
+	}
+	if r := ck.Params[ServingParamReady]; r != "" && !strings.HasPrefix(r, "/") {
+		add("params."+ServingParamReady, "must start with /, got %q", r)
+	}
+	reg, port := ck.Params[ServingParamRegistry], ck.Params[ServingParamRegistryPort]
+	if (reg == "") != (port == "") {
+		add("params."+ServingParamRegistry, "registry and registryPort go together (the MLflow component and its Service port)")
+	} else if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			add("params."+ServingParamRegistryPort, "%q: want a port number", port)
+		}
+	}
+	if e, cs := ck.Params[ServingParamExpect], ck.Params[ServingParamClasses]; e != "" && cs != "" && !slices.Contains(splitList(cs), e) {
+		add("params."+ServingParamExpect, "%q is not one of classes (%s)", e, cs)
+	}
+	return out
+}
+
+// validateLoad checks a load check's params.
+func validateLoad(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+	l, err := loadSettings(ck)
+	if err != nil {
+		return []series.FieldProblem{{Field: "params", Message: err.Error()}}
+	}
+	l.Body = []byte("{}")
+	if err := l.validate(); err != nil {
+		field := "params"
+		if strings.HasPrefix(err.Error(), "path") {
+			field = "path"
+		}
+		return []series.FieldProblem{{Field: field, Message: err.Error()}}
+	}
+	return nil
+}
+
+// loadSettings reads a load check's path, requests and concurrency (not its sample).
+func loadSettings(ck series.Check) (Load, error) {
+	l := Load{Path: ck.Path, Requests: LoadDefaultRequests, Concurrency: LoadDefaultConcurrency}
+	for key, dst := range map[string]*int{ServingParamRequests: &l.Requests, ServingParamConcurrency: &l.Concurrency} {
+		if v := ck.Params[key]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return Load{}, fmt.Errorf("params.%s %q: want a number", key, v)
+			}
+			*dst = n
+		}
+	}
+	return l, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// sample reads a check's sample file from its chapter folder; it must be JSON.
+func (r *Runner) sample(in Input) ([]byte, error) {
+	p := in.Check.Params[ServingParamSample]
+	if r.SeriesFS == nil {
+		return nil, fmt.Errorf("no series folder to read %s from", p)
+	}
+	b, err := fs.ReadFile(r.SeriesFS, path.Join(in.Chapter.Dir, p))
+	if err != nil {
+		return nil, fmt.Errorf("params.sample: %w", err)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("params.sample: %s is not JSON", p)
+	}
+	return b, nil
+}
+
+// runPredict runs a predict check: the registry is reached like any component (its --endpoint or
+// a port-forward to its Service).
+func (r *Runner) runPredict(ctx context.Context, in Input) (string, error) {
+	b, err := r.sample(in)
+	if err != nil {
+		return "", err
+	}
+	ck := in.Check
+	p := Predict{Path: ck.Path, Sample: b, Classes: splitList(ck.Params[ServingParamClasses]),
+		Expect: ck.Params[ServingParamExpect], Ready: ck.Params[ServingParamReady]}
+	p.Model, p.Alias, _ = strings.Cut(ck.Params[ServingParamModel], "@")
+	if reg := ck.Params[ServingParamRegistry]; reg != "" {
+		port, _ := strconv.Atoi(ck.Params[ServingParamRegistryPort])
+		base, _, stop, err := r.endpoint(ctx, in.Chapter, series.Check{Component: reg, Port: port})
+		if err != nil {
+			return "", fmt.Errorf("predict: the registry %s: %w", reg, err)
+		}
+		defer stop()
+		p.Registry = base
+	}
+	return p.Run(ctx, in.HTTP, in.Base)
+}
+
+// runLoad runs a load check.
+func (r *Runner) runLoad(ctx context.Context, in Input) (string, error) {
+	l, err := loadSettings(in.Check)
+	if err != nil {
+		return "", err
+	}
+	if l.Body, err = r.sample(in); err != nil {
+		return "", err
+	}
+	return l.Run(ctx, in.HTTP, in.Base)
 }

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/mlops-series/mlops-series/internal/nativetest"
+	"github.com/mlops-series/mlops-series/internal/series"
 )
 
 // servingAppDir is chapter 7's FastAPI app, run natively from the venv "serving".
@@ -129,4 +131,36 @@ func TestPredictFollowsTheChampion(t *testing.T) {
 		t.Fatalf("load: %s; first error: %v\n%s", res, res.FirstError, app.Tail(20))
 	}
 	t.Logf("load on the native serving app: %s", res)
+
+	// The same two checks as a chapter spec declares them, run by the Runner with --endpoint
+	// URLs for the app and the registry, the sample read from the chapter folder.
+	ch, err := series.DecodeChapter("chapter.yaml", []byte(servingChapter), Validation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Dir = "chapter-7-model-serving"
+	r := &Runner{HTTP: hc, Endpoints: map[string]string{"serving": app.URL, "mlflow": mlflow.URL},
+		SeriesFS: fstest.MapFS{"chapter-7-model-serving/checks/setosa.json": {Data: []byte(irisSetosa)}}}
+	for _, res := range r.Run(context.Background(), ch) {
+		if !res.Passed {
+			t.Errorf("%s: %s", res.Name, res.Message)
+		}
+		t.Logf("%s: %s", res.Name, res.Message)
+	}
 }
+
+const servingChapter = `apiVersion: mlops-series/v1alpha1
+kind: Chapter
+number: 7
+slug: model-serving
+title: {ko: 모델 서빙, en: Model serving}
+post: {section: "#overview"}
+components:
+  - {name: mlflow, chart: mlflow, namespace: mlflow, section: "#s"}
+  - {name: serving, chart: serving, namespace: serving, section: "#s"}
+checks:
+  - {name: predict, type: predict, component: serving, port: 8000, section: "#s",
+     params: {sample: checks/setosa.json, expect: setosa, classes: "setosa, versicolor, virginica", registry: mlflow, registryPort: "5000"}}
+  - {name: load, type: load, component: serving, port: 8000, path: /predict, section: "#s",
+     params: {sample: checks/setosa.json, requests: "100", concurrency: "4"}}
+`

@@ -24,6 +24,8 @@ const (
 	TypeFeastOnlineFeatures = "feast-online-features"
 	TypePromQL              = "promql"
 	TypeGrafanaDatasource   = "grafana-datasource"
+	TypePredict             = "predict"
+	TypeLoad                = "load"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -157,6 +159,17 @@ func Builtin() Types {
 				}
 				return strings.Join(out, "; "), nil
 			},
+		},
+		TypePredict: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{ServingParamSample},
+				Optional: []string{ServingParamExpect, ServingParamClasses, ServingParamModel, ServingParamReady, ServingParamRegistry, ServingParamRegistryPort},
+				Validate: validatePredict},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) { return r.runPredict(ctx, in) },
+		},
+		TypeLoad: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{ServingParamSample},
+				Optional: []string{ServingParamRequests, ServingParamConcurrency}, Validate: validateLoad},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) { return r.runLoad(ctx, in) },
 		},
 		TypeGrafanaDatasource: {
 			CheckType: series.CheckType{Endpoint: true, Required: []string{"datasource"}, Optional: credentialParams},

@@ -82,7 +82,17 @@ func TestBuiltinTypeRules(t *testing.T) {
 		{`{name: f, type: feast-online-features, component: web, port: 80, section: "#f", params: {features: v:a, entities: id=1, expected: e.json, colour: red}}`, "checks[0].params.colour: unknown param for a feast-online-features check (known: features, entities, expected)"},
 		{`{name: d, type: airflow-dag-run, component: web, port: 80, section: "#d", params: {passwordSecret: nokey}}`, "needs params.dag"},
 		{`{name: k, type: kubernetes-version, section: "#k"}`, "needs params.version"},
-		{`{name: s, type: smoke, section: "#s"}`, `unknown check type "smoke" (known: airflow-dag-run, coredns, feast-online-features, grafana-datasource, http, kubernetes-version, mlflow-roundtrip, nodes, pods, promql, storage-binds)`},
+		{`{name: s, type: smoke, section: "#s"}`, `unknown check type "smoke" (known: airflow-dag-run, coredns, feast-online-features, grafana-datasource, http, kubernetes-version, load, mlflow-roundtrip, nodes, pods, predict, promql, storage-binds)`},
+		{`{name: p, type: predict, component: web, port: 80, section: "#p"}`, "a predict check needs params.sample"},
+		{`{name: p, type: predict, component: web, port: 80, path: predict, section: "#p", params: {sample: s.json}}`, `checks[0].path: must start with /, got "predict"`},
+		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, model: iris}}`, `checks[0].params.model: "iris": want NAME@ALIAS`},
+		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, registry: mlflow}}`, "registry and registryPort go together"},
+		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, registry: mlflow, registryPort: http}}`, `checks[0].params.registryPort: "http": want a port number`},
+		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, classes: "a, b", expect: c}}`, `checks[0].params.expect: "c" is not one of classes`},
+		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, ready: readyz}}`, `checks[0].params.ready: must start with /`},
+		{`{name: l, type: load, component: web, port: 80, path: /predict, section: "#l", params: {sample: s.json, requests: many}}`, `params.requests "many": want a number`},
+		{`{name: l, type: load, component: web, port: 80, path: /predict, section: "#l", params: {sample: s.json, concurrency: "0"}}`, "concurrency must be 1..64, got 0"},
+		{`{name: l, type: load, component: web, port: 80, section: "#l", params: {sample: s.json}}`, `checks[0].path: path must start with /, got ""`},
 	} {
 		_, err := series.DecodeChapter("c.yaml", []byte(typesChapter+"  - "+tc.check+"\n"), Validation())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
