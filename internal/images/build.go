@@ -27,17 +27,52 @@ type Build struct {
 	// Context is the build context; Dockerfile a path in it ("" is "Dockerfile").
 	Context    fs.FS
 	Dockerfile string
+	// Include lists the files and folders of Context the image is built from (nil: all of it);
+	// only they are hashed and sent to the engine, so a change elsewhere rebuilds nothing.
+	Include []string
 	// Args are the --build-arg values.
 	Args map[string]string
+	// Files are added to the build context (name in the context -> content), e.g. a CA bundle
+	// that a build argument names; they count in the inputs.
+	Files map[string][]byte
+}
+
+// roots are the paths of Context the build reads: the Dockerfile and Include (or everything).
+func (b Build) roots() []string {
+	if len(b.Include) == 0 {
+		return []string{"."}
+	}
+	return append([]string{b.dockerfile()}, b.Include...)
+}
+
+// walk calls fn for every file and folder of the build context, in a stable order.
+func (b Build) walk(fn func(p string, d fs.DirEntry) error) error {
+	seen := map[string]bool{}
+	for _, root := range b.roots() {
+		if err := checkRelative(root); err != nil {
+			return err
+		}
+		err := fs.WalkDir(b.Context, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if seen[p] {
+				return nil
+			}
+			seen[p] = true
+			return fn(p, d)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Inputs is the digest of b's context (every file's path, mode and content) and build arguments.
 func (b Build) Inputs() (string, error) {
 	h := sha256.New()
-	err := fs.WalkDir(b.Context, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	err := b.walk(func(p string, d fs.DirEntry) error {
 		info, err := d.Info()
 		if err != nil {
 			return err
@@ -63,6 +98,15 @@ func (b Build) Inputs() (string, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		fmt.Fprintf(h, "arg\x00%s=%s\x00", k, b.Args[k])
+	}
+	names := make([]string, 0, len(b.Files))
+	for n := range b.Files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "file\x00%s\x00%d\x00", n, len(b.Files[n]))
+		h.Write(b.Files[n])
 	}
 	fmt.Fprintf(h, "dockerfile\x00%s", b.dockerfile())
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
@@ -117,7 +161,7 @@ func (e *Engine) Build(ctx context.Context, b Build, w io.Writer) error {
 		return fmt.Errorf("build %s: %w", b.Ref, err)
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	if err := os.CopyFS(dir, b.Context); err != nil {
+	if err := b.copyTo(dir); err != nil {
 		return fmt.Errorf("build %s: copy its build context: %w", b.Ref, err)
 	}
 	args := []string{"build", "--tag", b.Ref, "--label", InputsLabel + "=" + inputs,
@@ -145,6 +189,47 @@ func (e *Engine) Build(ctx context.Context, b Build, w io.Writer) error {
 func checkRelative(p string) error {
 	if !fs.ValidPath(p) || path.IsAbs(p) {
 		return fmt.Errorf("%q is not a path inside the build context", p)
+	}
+	return nil
+}
+
+// copyTo writes the build context (the roots and Files) into dir.
+func (b Build) copyTo(dir string) error {
+	err := b.walk(func(p string, d fs.DirEntry) error {
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := fs.ReadFile(b.Context, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644|info.Mode()&0o111)
+	})
+	if err != nil {
+		return err
+	}
+	for n, data := range b.Files {
+		if err := checkRelative(n); err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -46,6 +46,32 @@ func TestBuildInputs(t *testing.T) {
 	if in(base, map[string]string{"A": "1", "B": "2"}) != in(base, map[string]string{"B": "2", "A": "1"}) {
 		t.Error("build arguments' order changes the inputs")
 	}
+
+	// With Include, only the Dockerfile and the included paths count; Files count too.
+	wide := fstest.MapFS{"Dockerfile": base["Dockerfile"], "app/main.py": {Data: []byte("1")}, "other/x": {Data: []byte("1")}}
+	inc := func(fsys fstest.MapFS, files map[string][]byte) string {
+		t.Helper()
+		s, err := Build{Ref: "x:1", Context: fsys, Include: []string{"app"}, Files: files}.Inputs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	w := inc(wide, nil)
+	wide["other/x"] = &fstest.MapFile{Data: []byte("2")}
+	if inc(wide, nil) != w {
+		t.Error("a file outside Include changes the inputs")
+	}
+	wide["app/main.py"] = &fstest.MapFile{Data: []byte("2")}
+	if inc(wide, nil) == w {
+		t.Error("a file inside Include keeps the inputs")
+	}
+	if inc(wide, map[string][]byte{"ca.crt": []byte("a")}) == inc(wide, map[string][]byte{"ca.crt": []byte("b")}) {
+		t.Error("an added file's content keeps the inputs")
+	}
+	if _, err := (Build{Ref: "x:1", Context: wide, Include: []string{"nothing"}}).Inputs(); err == nil {
+		t.Error("an Include path that does not exist is no error")
+	}
 }
 
 func TestBuildRejectsADockerfileOutsideTheContext(t *testing.T) {
@@ -67,12 +93,14 @@ func TestBuildWithTheEngine(t *testing.T) {
 	defer cancel()
 	ref := fmt.Sprintf("mlops-series.local/build-test:%d", time.Now().UnixNano())
 	t.Cleanup(func() { _ = exec.Command("docker", "image", "rm", "-f", ref).Run() })
+	// The Dockerfile sits in a sub-folder, COPY reads from the context root; unrelated.txt is
+	// not included (a change to it rebuilds nothing); ca.crt is added to the context.
 	b := Build{Ref: ref, Context: fstest.MapFS{
-		"img/Dockerfile": {Data: []byte("FROM scratch\nARG GREETING\nLABEL greeting=$GREETING\nCOPY app.txt /app.txt\n")},
-		"img/app.txt":    {Data: []byte("v1")},
-	}, Dockerfile: "img/Dockerfile", Args: map[string]string{"GREETING": "annyeong"}}
-	// The Dockerfile sits in a sub-folder; COPY reads from the context root.
-	b.Context.(fstest.MapFS)["app.txt"] = &fstest.MapFile{Data: []byte("v1")}
+		"img/Dockerfile": {Data: []byte("FROM scratch\nARG GREETING\nLABEL greeting=$GREETING\nCOPY app.txt /app.txt\nCOPY ca.crt /ca.crt\n")},
+		"app.txt":        {Data: []byte("v1")},
+		"unrelated.txt":  {Data: []byte("v1")},
+	}, Dockerfile: "img/Dockerfile", Include: []string{"app.txt"}, Args: map[string]string{"GREETING": "annyeong"},
+		Files: map[string][]byte{"ca.crt": []byte("a CA bundle")}}
 
 	if ok, err := e.UpToDate(ctx, b); err != nil || ok {
 		t.Fatalf("before the build: up to date %v, %v", ok, err)
@@ -89,13 +117,17 @@ func TestBuildWithTheEngine(t *testing.T) {
 	}
 	id := imageID(t, ref)
 
+	b.Context.(fstest.MapFS)["unrelated.txt"] = &fstest.MapFile{Data: []byte("v2")}
+	if ok, _ := e.UpToDate(ctx, b); !ok {
+		t.Fatal("a change outside Include made the image out of date")
+	}
 	b.Context.(fstest.MapFS)["app.txt"] = &fstest.MapFile{Data: []byte("v2")}
 	if ok, _ := e.UpToDate(ctx, b); ok {
 		t.Fatal("a changed context is still up to date")
 	}
 
 	bad := b
-	bad.Dockerfile = ""
+	bad.Dockerfile, bad.Include, bad.Files = "", nil, nil
 	bad.Context = fstest.MapFS{"Dockerfile": {Data: []byte("FROM scratch\nCOPY missing.txt /\n")}}
 	err := e.Build(ctx, bad, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "build "+ref) || !strings.Contains(err.Error(), "missing.txt") {

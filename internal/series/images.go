@@ -39,6 +39,9 @@ type ImageBuild struct {
 	Context string `yaml:"context"`
 	// Dockerfile is a path in Context ("" is Dockerfile).
 	Dockerfile string `yaml:"dockerfile,omitempty"`
+	// Paths are the files and folders of Context the Dockerfile copies (empty: all of Context);
+	// only they are sent to the engine, and only a change to them rebuilds the image.
+	Paths []string `yaml:"paths,omitempty"`
 }
 
 // Archs maps each image reference to the architectures it is published for.
@@ -112,7 +115,15 @@ func checkImageBuild(fsys fs.FS, i int, b *ImageBuild) []error {
 	if _, err := fs.Stat(fsys, path.Join(b.Context, df)); err != nil {
 		return []error{fmt.Errorf("%s.dockerfile: %s has no %s", where, b.Context, df)}
 	}
-	return nil
+	var errs []error
+	for j, p := range b.Paths {
+		if !fs.ValidPath(p) || p == "." {
+			errs = append(errs, fmt.Errorf("%s.paths[%d]: %q: want a path inside the context", where, j, p))
+		} else if _, err := fs.Stat(fsys, path.Join(b.Context, p)); err != nil {
+			errs = append(errs, fmt.Errorf("%s.paths[%d]: %s has no %s", where, j, b.Context, p))
+		}
+	}
+	return errs
 }
 
 // Builds lists the images of the series' own (those with a build), in images.yaml's order; with

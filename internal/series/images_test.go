@@ -26,6 +26,9 @@ func TestImagesBuild(t *testing.T) {
 		{"context empty", `  - {ref: "a:1", archs: [amd64], build: {context: ""}}`, "want a folder of the series"},
 		{"no Dockerfile", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x/bento}}`, "images[0].build.dockerfile: chapter-7-x/bento has no Dockerfile"},
 		{"Dockerfile outside", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x/bento, dockerfile: ../x}}`, `"../x": want a path inside the context`},
+		{"paths", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x, dockerfile: serving/Dockerfile, paths: [serving, readme.md]}}`, ""},
+		{"a path missing", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x, dockerfile: serving/Dockerfile, paths: [serving, train.py]}}`, "images[0].build.paths[1]: chapter-7-x has no train.py"},
+		{"a path outside", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x, dockerfile: serving/Dockerfile, paths: [../x]}}`, `images[0].build.paths[0]: "../x": want a path inside the context`},
 		{"unknown field", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x/serving, tag: x}}`, "tag"},
 	}
 	for _, tc := range tests {
