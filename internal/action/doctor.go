@@ -56,7 +56,7 @@ func (e *Env) doctor(ctx context.Context, total deploy.Footprint, read string, o
 	cache, _ := os.UserCacheDir()
 	in := doctor.Input{
 		RequestedMemory: total.Memory, RequestedCPU: total.CPU, Images: total.Images,
-		ImageArchs: e.Lib.Archs(), Read: read, ProcRoot: o.ProcRoot,
+		ImageArchs: e.Lib.Archs(), Built: e.builtImages(), Read: read, ProcRoot: o.ProcRoot,
 		DiskPath: filepath.Join(cache, "mlops-series"),
 	}
 	switch p := e.Provisioner.(type) {
@@ -112,4 +112,13 @@ func (e *Env) preflightDoctor(ctx context.Context, ch *series.Chapter, total dep
 	}
 	st.OK(text)
 	return nil
+}
+
+// builtImages are the series' own images (images.yaml entries with a build).
+func (e *Env) builtImages() []string {
+	var out []string
+	for _, img := range e.Lib.Builds("") {
+		out = append(out, img.Ref)
+	}
+	return out
 }

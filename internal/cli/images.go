@@ -28,6 +28,7 @@ the node of the kind cluster mlops-series.
 
   images list [CHAPTER]        each image: architectures, in the local engine?, on the kind node?
   images pull [CHAPTER]        pull the images the local engine lacks (--refresh: all of them)
+  images build [CHAPTER]       build the series' own images (chapter 7's serving app, ...) and load them
   images save FILE [CHAPTER]   write them into one docker-save archive
   images load FILE             load an archive into the local engine, then into the kind node
   images load [CHAPTER]        load them from the local engine into the kind node (what it lacks)
@@ -35,7 +36,7 @@ the node of the kind cluster mlops-series.
 up loads the images the local engine holds into the node by itself. For a workshop without network:
 run ` + "`images pull` and `images save FILE`" + ` where a registry answers, then ` + "`images load FILE`" + ` on each machine.`,
 	}
-	cmd.AddCommand(newImagesListCmd(g), newImagesPullCmd(g), newImagesSaveCmd(g), newImagesLoadCmd(g))
+	cmd.AddCommand(newImagesListCmd(g), newImagesPullCmd(g), newImagesBuildCmd(g), newImagesSaveCmd(g), newImagesLoadCmd(g))
 	return cmd
 }
 

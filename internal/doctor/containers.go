@@ -228,6 +228,14 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 	if len(missing) == 0 {
 		return Finding{Name: "images", Status: OK, Message: i18n.T(i18n.ImagesNothingToPull, what)}, true
 	}
+	var notBuilt []string
+	missing = slices.DeleteFunc(missing, func(r string) bool {
+		if slices.Contains(in.Built, r) {
+			notBuilt = append(notBuilt, r)
+			return true
+		}
+		return false
+	})
 	hosts := map[string][]string{}
 	for _, r := range missing {
 		hosts[images.Registry(r)] = append(hosts[images.Registry(r)], r)
@@ -239,7 +247,7 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 			silent = append(silent, r)
 		}
 	}
-	if len(silent) == 0 {
+	if len(silent) == 0 && len(notBuilt) == 0 {
 		return Finding{Name: "images", Status: OK, Message: i18n.T(i18n.ImagesToPull, what, len(missing))}, true
 	}
 	var closure, node []string
@@ -251,14 +259,24 @@ func imagesFinding(ctx context.Context, in Input, local images.Catalog) (Finding
 		}
 	}
 	var fixes []i18n.Text
+	if len(notBuilt) > 0 {
+		fixes = append(fixes, i18n.T(i18n.ImagesBuildFix))
+	}
 	if len(closure) > 0 {
 		fixes = append(fixes, i18n.T(i18n.ImagesLoadFix))
 	}
 	if len(node) > 0 {
 		fixes = append(fixes, i18n.T(i18n.ImagesNodeFix))
 	}
-	f := Finding{Name: "images", Status: Fail, Message: i18n.T(i18n.ImagesMissing, what, strings.Join(silent, ", ")), Fix: i18n.Join("\n", fixes...)}
-	if setsMirrors(in.KindConfig) && len(node) == 0 {
+	msg := i18n.T(i18n.ImagesMissing, what, strings.Join(silent, ", "))
+	switch {
+	case len(silent) == 0:
+		msg = i18n.T(i18n.ImagesNotBuilt, what, strings.Join(notBuilt, ", "))
+	case len(notBuilt) > 0:
+		msg = i18n.T(i18n.ImagesNotBuilt, msg, strings.Join(notBuilt, ", "))
+	}
+	f := Finding{Name: "images", Status: Fail, Message: msg, Fix: i18n.Join("\n", fixes...)}
+	if setsMirrors(in.KindConfig) && len(node) == 0 && len(notBuilt) == 0 {
 		f.Status = Warn
 		f.Message = i18n.T(i18n.ImagesMirrors, f.Message)
 	}

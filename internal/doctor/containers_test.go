@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,5 +326,48 @@ func TestRuntimeReason(t *testing.T) {
 		if got := runtimeReason(tt.in); got != tt.want {
 			t.Errorf("runtimeReason(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// The series' own images are never looked for in a registry: missing, they fail with the
+// `images build` fix, even when the registries answer or the kind config sets mirrors.
+func TestBuiltImagesFinding(t *testing.T) {
+	const pg, mlflow, serving, node = "docker.io/library/postgres:17", "ghcr.io/mlflow/mlflow:v3", "mlops-series.local/serving:0.1.0", "mlops-series.local/kind-node:v1.37.2"
+	for _, tt := range []struct {
+		name     string
+		engine   []string
+		config   string
+		answers  bool
+		status   Status
+		text     []string
+		notText  []string
+		askedFor int
+	}{
+		{"built and in the engine", []string{"postgres:17", node, serving}, nodeOnly, false, OK,
+			[]string{"3 of 3 images in the local engine: nothing to pull"}, nil, 0},
+		{"not built, registries answer", []string{"postgres:17", node}, nodeOnly, true, Fail,
+			[]string{"the series' own images are not built yet: " + serving, "mlops-series images build CHAPTER"}, []string{"images load FILE"}, 0},
+		{"not built, mirrors set", []string{"postgres:17", node}, mirrors, false, Fail,
+			[]string{"not built yet: " + serving}, []string{"registry mirrors"}, 0},
+		{"not built and a pulled image missing, no registry", []string{node}, nodeOnly, false, Fail,
+			[]string{"no registry answers for them: " + pg + "; the series' own images are not built yet: " + serving, "images build CHAPTER", "images load FILE"}, nil, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k := fakeKind{bin: fakeDocker(t, tt.engine, "", "")}
+			var asked []string
+			in := Input{EngineProbe: engine(laptop), ProcRoot: t.TempDir(), DiskPath: t.TempDir(), MinFreeDisk: 1,
+				Kind: k, KindConfig: []byte(tt.config), Images: []string{pg, serving}, Built: []string{serving, mlflow},
+				RegistryAnswers: func(_ context.Context, host string) bool { asked = append(asked, host); return tt.answers }}
+			f := one(t, Run(context.Background(), in), "images")
+			wantFinding(t, f, tt.status, tt.text...)
+			for _, s := range tt.notText {
+				if strings.Contains(f.Message.String()+f.Fix.String(), s) {
+					t.Errorf("finding mentions %q: %s / %s", s, f.Message, f.Fix)
+				}
+			}
+			if len(asked) != tt.askedFor || slices.Contains(asked, "mlops-series.local") {
+				t.Errorf("registries asked: %v, want %d and never mlops-series.local", asked, tt.askedFor)
+			}
+		})
 	}
 }

@@ -92,6 +92,9 @@ type Input struct {
 	// from the map is unknown: a warning when the target is not amd64.
 	Images     []string
 	ImageArchs map[string][]string
+	// Built are the images of Images the series builds itself (`images build`): no registry has
+	// them, so a missing one is never looked for there.
+	Built []string
 	// Arch is the target architecture; default the engine's (aarch64→arm64, x86_64→amd64), else
 	// runtime.GOARCH.
 	Arch string

@@ -181,6 +181,8 @@ const (
 	ImagesMirrors
 	ImagesLoadFix
 	ImagesNodeFix
+	ImagesNotBuilt
+	ImagesBuildFix
 
 	numKeys
 )
@@ -402,6 +404,10 @@ var catalog = [numKeys]Msg{
 			"`mlops-series images save FILE CHAPTER`, 여기서 `mlops-series images load FILE`",
 		En: "load the images from an archive made where a registry answers: there `mlops-series images pull CHAPTER` and " +
 			"`mlops-series images save FILE CHAPTER`, here `mlops-series images load FILE`"},
+	ImagesNotBuilt: {Ko: "%s; 시리즈가 직접 빌드하는 이미지가 아직 없음: %s", En: "%s; the series' own images are not built yet: %s"},
+	ImagesBuildFix: {
+		Ko: "시리즈의 자체 이미지는 레지스트리에 없습니다. 로컬 엔진으로 빌드해 kind 노드에 넣으세요: `mlops-series images build CHAPTER`",
+		En: "the series' own images are in no registry: build them with the local engine and load them into the kind node with `mlops-series images build CHAPTER`"},
 	ImagesNodeFix: {
 		Ko: "kind 노드 이미지: 엔진에 넣거나 (`docker load -i FILE`), 엔진에 있는 노드 이미지를 지정하는 --kind-config FILE 을 주세요 (nodes: [{role: control-plane, image: ...}])",
 		En: "for the kind node image: load it into the engine (`docker load -i FILE`), or pass --kind-config FILE naming a node image the engine holds (nodes: [{role: control-plane, image: ...}])"},
