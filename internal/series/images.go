@@ -35,7 +35,8 @@ type Image struct {
 
 // ImageBuild says how the series builds one of its own images.
 type ImageBuild struct {
-	// Context is the build context, a folder of the series (e.g. chapter-7-model-serving/serving).
+	// Context is the build context, a folder of the series (e.g. chapter-7-model-serving/bento),
+	// or "." (the series folder, for an image that copies files of two chapters) with Paths.
 	Context string `yaml:"context"`
 	// Dockerfile is a path in Context ("" is Dockerfile).
 	Dockerfile string `yaml:"dockerfile,omitempty"`
@@ -99,8 +100,12 @@ func loadImages(fsys fs.FS) (*Images, error) {
 // checkImageBuild checks that a build's context is a folder of the series holding its Dockerfile.
 func checkImageBuild(fsys fs.FS, i int, b *ImageBuild) []error {
 	where := fmt.Sprintf("%s: images[%d].build", ImagesFile, i)
-	if !fs.ValidPath(b.Context) || b.Context == "." {
+	if !fs.ValidPath(b.Context) {
 		return []error{fmt.Errorf("%s.context: %q: want a folder of the series, as a relative path", where, b.Context)}
+	}
+	if b.Context == "." && len(b.Paths) == 0 {
+		// The whole series as a context: every change anywhere would rebuild the image.
+		return []error{fmt.Errorf("%s.paths: a build whose context is the whole series (.) lists the paths its Dockerfile copies", where)}
 	}
 	df := b.Dockerfile
 	if df == "" {

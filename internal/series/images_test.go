@@ -24,6 +24,8 @@ func TestImagesBuild(t *testing.T) {
 		{"context is a file", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x/readme.md}}`, "is not a folder of the series"},
 		{"context leaves the series", `  - {ref: "a:1", archs: [amd64], build: {context: ../elsewhere}}`, `images[0].build.context: "../elsewhere": want a folder of the series`},
 		{"context empty", `  - {ref: "a:1", archs: [amd64], build: {context: ""}}`, "want a folder of the series"},
+		{"the whole series with paths", `  - {ref: "a:1", archs: [amd64], build: {context: ., dockerfile: chapter-7-x/serving/Dockerfile, paths: [chapter-7-x/readme.md]}}`, ""},
+		{"the whole series without paths", `  - {ref: "a:1", archs: [amd64], build: {context: ., dockerfile: chapter-7-x/serving/Dockerfile}}`, "images[0].build.paths: a build whose context is the whole series (.) lists the paths"},
 		{"no Dockerfile", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x/bento}}`, "images[0].build.dockerfile: chapter-7-x/bento has no Dockerfile"},
 		{"Dockerfile outside", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x/bento, dockerfile: ../x}}`, `"../x": want a path inside the context`},
 		{"paths", `  - {ref: "a:1", archs: [amd64], build: {context: chapter-7-x, dockerfile: serving/Dockerfile, paths: [serving, readme.md]}}`, ""},
