@@ -37,10 +37,10 @@ func seriesWithOverrides(t *testing.T, overrides map[string]string) *series.Libr
 	return lib
 }
 
-// TestCoreChaptersOnControlPlane brings up the core chapters (5, 8, 10, 6) one after the other on
+// TestCoreChaptersOnControlPlane brings up the core chapters (5, 8, 10, 6) and chapter 7 one after the other on
 // one control plane, each with its functional checks running through client-go port-forwards that
 // KWOK sends to the real tools running natively (Airflow, Feast with Redis, MLflow, Prometheus and
-// its Pushgateway, the statsd exporter), except Grafana, which cannot run here and is replaced by a
+// its Pushgateway, the statsd exporter, chapter 7's FastAPI app and BentoML service), except Grafana, which cannot run here and is replaced by a
 // server replaying responses recorded from Grafana's documented API. Then, with all four up: re-up
 // writes no revision, the promql check sees a target up in every installed chapter's namespace, a
 // pushed CLI run is visible through PromQL, a broken tool fails its check with exit 2, and down of
@@ -50,6 +50,12 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 	mlflow := nativetest.MLflow(t)
 	airflow := nativetest.AirflowWithPassword(t, "../../series/chapter-5-pipelines/examples/dags", airflowPassword)
 	feast := nativetest.FeastWithMetrics(t, "../../series/chapter-8-feature-store/examples/feature_repo")
+	// Chapter 7's FastAPI app and BentoML service serve the champion that its registration Job
+	// (run here once, natively) trains and registers in the same MLflow.
+	const servingDir, bentoDir = "../../series/chapter-7-model-serving/serving", "../../series/chapter-7-model-serving/bento"
+	nativetest.ServingRegister(t, servingDir, mlflow.URL)
+	serving := nativetest.Serving(t, servingDir, mlflow.URL, 30*time.Second)
+	bento := nativetest.Bento(t, bentoDir, servingDir, mlflow.URL, 30*time.Second)
 	statsd := nativetest.StatsdExporter(t)
 	pushgateway := nativetest.Pushgateway(t)
 	grafana := nativetest.GrafanaReplay(t, "health-ok", "datasource-health-ok", "admin", grafanaPassword)
@@ -63,6 +69,7 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 		target("airflow-statsd", "airflow", statsd.URL, "/metrics")+
 		target("feast", "feast", "http://127.0.0.1:8000", "/metrics")+
 		target("grafana-stand-in", "monitoring", pushgateway.URL, "/metrics")+
+		target("serving", "serving", serving.URL, "/metrics")+
 		"- job_name: pushgateway\n  honor_labels: true\n  static_configs:\n    - targets: ["+fmt.Sprintf("%q", strings.TrimPrefix(pushgateway.URL, "http://"))+"]\n")
 
 	fwd := func(ns string, sel map[string]string, port int32, to int) testenv.PortForward {
@@ -76,6 +83,8 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 		fwd("monitoring", map[string]string{"app.kubernetes.io/name": "prometheus"}, 9090, prom.Port),
 		fwd("monitoring", map[string]string{"app.kubernetes.io/name": "pushgateway"}, 9091, pushgateway.Port),
 		fwd("monitoring", map[string]string{"app.kubernetes.io/instance": "grafana"}, 3000, grafanaPort),
+		fwd("serving", map[string]string{"app.kubernetes.io/instance": "serving", "app.kubernetes.io/component": "model-server"}, 8000, serving.Port),
+		fwd("serving", map[string]string{"app.kubernetes.io/instance": "bentoml", "app.kubernetes.io/component": "bento-server"}, 3000, bento.Port),
 	}})
 	e := newCPEnv(t, tenv)
 	e.Lib = seriesWithOverrides(t, map[string]string{
@@ -84,7 +93,7 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 	})
 	ctx := t.Context()
 
-	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-6"}
+	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-6", "chapter-7"}
 	for _, id := range order {
 		e.out.Reset()
 		start := time.Now()
@@ -110,7 +119,7 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 		}
 		t.Logf("no-op re-up %s in %s", id, time.Since(start).Round(time.Millisecond))
 	}
-	for _, rel := range [][2]string{{"airflow", "airflow"}, {"feast", "feast"}, {"monitoring", "prometheus"}, {"mlflow", "mlflow"}} {
+	for _, rel := range [][2]string{{"airflow", "airflow"}, {"feast", "feast"}, {"monitoring", "prometheus"}, {"mlflow", "mlflow"}, {"serving", "serving"}, {"serving", "bentoml"}} {
 		if h := history(t, tenv, rel[0], rel[1]); len(h) != 1 {
 			t.Errorf("%s/%s has %d revisions, want 1", rel[0], rel[1], len(h))
 		}
@@ -122,7 +131,7 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 	if err := e.Check(ctx, "chapter-10", CheckOptions{ClusterRequested: true}); err != nil {
 		t.Fatalf("check chapter-10 with all four installed: %v\n%s", err, e.out)
 	}
-	if !strings.Contains(e.out.String(), `namespace=~"airflow|feast|mlflow|monitoring"`) {
+	if !strings.Contains(e.out.String(), `namespace=~"airflow|feast|mlflow|monitoring|serving"`) {
 		t.Errorf("promql did not cover every installed chapter:\n%s", e.out)
 	}
 
@@ -144,15 +153,15 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 		t.Errorf("check chapter-5 with Airflow stopped: exit %d (%v)\n%s", Code(err), err, e.out)
 	}
 
-	// down: chapter by chapter, nothing left.
-	for _, id := range order {
+	// down: chapter by chapter (chapter 7 before the chapter 6 it requires), nothing left.
+	for _, id := range []string{"chapter-7", "chapter-5", "chapter-8", "chapter-10", "chapter-6"} {
 		e.out.Reset()
 		if err := e.Down(ctx, id, DownOptions{Timeout: 2 * time.Minute}); err != nil {
 			t.Fatalf("down %s: %v\n%s", id, err, e.out)
 		}
 	}
 	assertGone(t, tenv)
-	for _, ns := range []string{"airflow", "feast", "monitoring"} {
+	for _, ns := range []string{"airflow", "feast", "monitoring", "serving"} {
 		if _, err := tenv.Client().CoreV1().Namespaces().Get(ctx, ns, getOpts); err == nil {
 			t.Errorf("namespace %s left behind", ns)
 		}
