@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make kind-images`: everything the real-container layer needs, built here without any registry:
 # a Docker Engine that answers (hack/kind/docker-up.sh), the kind node image (build-node.sh), a
-# stand-in for every image of series/images.yaml (build-standins.sh), and the kind config overlay
-# for this machine at $MLOPS_CACHE/kind/kind-config.yaml, for `mlops-series up --kind-config`.
+# stand-in for every image of series/images.yaml and one for the older MLflow of the schema upgrade
+# test (build-standins.sh), and the kind config overlay for this machine at
+# $MLOPS_CACHE/kind/kind-config.yaml, for `mlops-series up --kind-config`.
 # Cached: a second run only checks.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -25,7 +26,7 @@ bash "$here/docker-up.sh"
 # mostly waits on PyPI.
 bash "$here/build-node.sh" &
 node_pid=$!
-bash "$here/build-standins.sh" postgres redis pushgateway grafana mlflow feast airflow &
+bash "$here/build-standins.sh" postgres redis pushgateway grafana mlflow mlflow-previous feast airflow &
 py_pid=$!
 node_rc=0; py_rc=0
 wait "$node_pid" || node_rc=$?

@@ -2,8 +2,10 @@
 # Builds a stand-in for every image of series/images.yaml, under its exact name and tag, from the
 # same software version where it can be had here (PyPI, Debian, the Go module proxy); the charts
 # render unchanged. Each stand-in's Dockerfile (hack/kind/standins/NAME) says how it differs from
-# upstream. An image already in the engine is not rebuilt; each built image is also saved to
-# $MLOPS_CACHE/kind/standins/NAME.tar so a fresh engine loads instead of rebuilding.
+# upstream. A folder with a file `ref` stands in for the image it names instead, one not in
+# series/images.yaml (mlflow-previous: an older MLflow, for the schema upgrade test of
+# internal/kindtest). An image already in the engine is not rebuilt; each built image is also
+# saved to $MLOPS_CACHE/kind/standins/NAME.tar so a fresh engine loads instead of rebuilding.
 #   bash hack/kind/build-standins.sh [NAME...]     # default: all
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,12 +26,16 @@ declare -A match=(
   [postgres]=library/postgres [redis]=library/redis [pushgateway]=prom/pushgateway
   [grafana]=grafana/grafana [statsd-exporter]=prom/statsd-exporter [prometheus]=prom/prometheus
 )
-all=(postgres redis pushgateway statsd-exporter grafana mlflow feast airflow prometheus)
+all=(postgres redis pushgateway statsd-exporter grafana mlflow mlflow-previous feast airflow prometheus)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 
 for n in "${names[@]}"; do
-  src="${match[$n]:-}"; [ -n "$src" ] || { log "unknown stand-in $n (known: ${all[*]})"; exit 1; }
-  ref="$(ref_of "$src")"; [ -n "$ref" ] || { log "no image matching $src in series/images.yaml"; exit 1; }
+  if [ -f "$here/standins/$n/ref" ]; then
+    ref="$(grep -v '^#' "$here/standins/$n/ref" | head -1)"
+  else
+    src="${match[$n]:-}"; [ -n "$src" ] || { log "unknown stand-in $n (known: ${all[*]})"; exit 1; }
+    ref="$(ref_of "$src")"; [ -n "$ref" ] || { log "no image matching $src in series/images.yaml"; exit 1; }
+  fi
   # The engine names docker.io images without the registry.
   short="${ref#docker.io/}"; short="${short#library/}"
   # The stand-in's inputs (its folder, the reference it stands in for): a change rebuilds it.
@@ -40,10 +46,14 @@ for n in "${names[@]}"; do
   fi
   t0=$SECONDS
   ctx="$kbuild/standin-$n"; rm -rf "$ctx"; mkdir -p "$ctx"; cp -r "$here/standins/$n/." "$ctx/"
+  bargs=()
   case "$n" in
-    airflow|mlflow|feast|grafana)
+    airflow|mlflow|mlflow-previous|feast|grafana)
       ensure_rootfs py-bookworm
-      cp /etc/ssl/certs/ca-certificates.crt "$ctx/" ;;
+      cp /etc/ssl/certs/ca-certificates.crt "$ctx/" ;;&
+    mlflow-previous)
+      # ghcr.io/mlflow/mlflow:vX.Y.Z-full -> X.Y.Z
+      v="${ref##*:v}"; bargs+=(--build-arg "MLFLOW_VERSION=${v%%-*}") ;;
     postgres|redis|pushgateway)
       ensure_rootfs trixie-node ;;
     statsd-exporter|prometheus)
@@ -72,7 +82,7 @@ for n in "${names[@]}"; do
       done ;;
   esac
   log "building stand-in $short"
-  dbuild -q --label "mlops-series.inputs=$inputs" -t "$short" "$ctx"
+  dbuild -q "${bargs[@]}" --label "mlops-series.inputs=$inputs" -t "$short" "$ctx"
   docker save -o "$sdir/$n.tar.tmp" "$short" && mv "$sdir/$n.tar.tmp" "$sdir/$n.tar" && echo "$inputs" > "$sdir/$n.inputs"
   log "built $short in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$short" | awk '{printf "%d MB", $1/1e6}'))"
 done

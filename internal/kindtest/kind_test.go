@@ -315,11 +315,12 @@ func requireChecks(t *testing.T, out string) {
 	t.Fatalf("want every check passed (none skipped), got:\n%s", out)
 }
 
-// TestChaptersOnKind: up of chapters 6, 5, 8 and 10 on a kind cluster the CLI creates, each with
-// its functional checks against the real pods; a no-op re-up; data kept across database pod
-// deletions and a restart of the node container; down of a chapter; down --all deleting the
-// cluster; and a second up after down --all served from the local engine's images (no registry is
-// reachable here, so it pulls nothing from the network).
+// TestChaptersOnKind: chapter 6 up on an older MLflow, then upgraded to the pinned one with its
+// experiments and model versions kept (upgrade_test.go); up of chapters 5, 8 and 10 on the kind
+// cluster the CLI created, each with its functional checks against the real pods; a no-op re-up;
+// data kept across database pod deletions and a restart of the node container; down of a chapter;
+// down --all deleting the cluster; and a second up after down --all served from the local
+// engine's images (no registry is reachable here, so it pulls nothing from the network).
 func TestChaptersOnKind(t *testing.T) {
 	e := setup(t)
 	t.Cleanup(func() {
@@ -331,12 +332,12 @@ func TestChaptersOnKind(t *testing.T) {
 		}
 	})
 
-	start := time.Now()
-	requireChecks(t, e.up("chapter-6"))
-	t.Logf("TIMING up chapter-6 (cluster created) %s", time.Since(start).Round(100*time.Millisecond))
+	// The cluster is created with chapter 6 on an older MLflow, which the next up upgrades to the
+	// pinned one on the same database (upgrade_test.go).
+	previousMLflow := e.mlflowUpgrade()
 
 	before := e.revisions()
-	start = time.Now()
+	start := time.Now()
 	out := e.up("chapter-6")
 	if !strings.Contains(out, "unchanged") {
 		t.Errorf("re-up does not say unchanged:\n%s", out)
@@ -399,8 +400,10 @@ func TestChaptersOnKind(t *testing.T) {
 		}
 		requireChecks(t, out)
 	}
-	// Read back through MLflow's API, not only the database.
+	// Read back through MLflow's API, not only the database; also what the older MLflow wrote
+	// before the upgrade.
 	mustKubectl(t, "exec", "-n", "mlflow", "deploy/mlflow", "-c", "mlflow", "--", "python", "-c", mlflowVerify)
+	t.Log(mlflowPy(t, upgradeVerify, previousMLflow))
 	if n := psqlCount(t, "airflow", "airflow", "select count(*) from dag_run"); n < dagRuns {
 		t.Errorf("DAG runs: %d after restarts, %d before", n, dagRuns)
 	}
