@@ -7,7 +7,11 @@ import (
 	"io/fs"
 )
 
-//go:embed series all:charts infra kind-config.yaml
+// A folder pattern leaves out files whose names start with '_' or '.', so a Python package's
+// __init__.py (which the series' own images copy) is named by its own pattern; not all:series,
+// which would also take a checkout's __pycache__ and .pytest_cache.
+//
+//go:embed series series/*/*/*/__init__.py all:charts infra kind-config.yaml
 var content embed.FS
 
 // Series returns the embedded series folder (series.yaml and the chapter folders).
