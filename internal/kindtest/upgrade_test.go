@@ -251,5 +251,11 @@ func (e *env) mlflowUpgrade() string {
 		t.Errorf("experiments, runs, model versions, version tags: %q after the upgrade, %q before", got, seeded)
 	}
 	t.Log(mlflowPy(t, upgradeVerify, prevVersion))
+	// The older image is used no more: off the node, so that the rest of the layer has the disk it
+	// would have without this phase (the image and its unpacked layers take ~2 GiB there; the
+	// kubelet would collect them only under disk pressure). Not an assertion.
+	if out, err := exec.Command("docker", "exec", node, "crictl", "rmi", previous).CombinedOutput(); err != nil {
+		t.Logf("crictl rmi %s: %v\n%s", previous, err, out)
+	}
 	return prevVersion
 }
