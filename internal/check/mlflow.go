@@ -257,8 +257,9 @@ func (rt *mlflowRoundTrip) run(ctx context.Context) (string, error) {
 			Step  int64   `json:"step"`
 		} `json:"metrics"`
 	}
+	// max_results is sent: servers before MLflow 3.14 answer an empty page without it.
 	if err := c.get(ctx, "get metric history", "/metrics/get-history",
-		url.Values{"run_id": {rt.runID}, "metric_key": {mlflowMetricKey}}, &hist); err != nil {
+		url.Values{"run_id": {rt.runID}, "metric_key": {mlflowMetricKey}, "max_results": {"100"}}, &hist); err != nil {
 		return "", err
 	}
 	if len(hist.Metrics) != 1 || hist.Metrics[0].Value != mlflowMetricVal || hist.Metrics[0].Step != mlflowStep {
