@@ -53,7 +53,8 @@ func setup(t *testing.T) *env {
 	// The CLI keeps the cluster's kubeconfig and its state under the user config folder: a
 	// temporary one, so the test touches nothing of the user's.
 	cfg := t.TempDir()
-	base := append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "NO_COLOR=1", "LANG=C")
+	// English output whatever the developer's locale: the test reads the CLI's lines.
+	base := append(os.Environ(), "XDG_CONFIG_HOME="+cfg, "NO_COLOR=1", "LANG=C", "LC_ALL=C", "LC_MESSAGES=C")
 	e := &env{t: t, bin: bin, overlay: overlay, base: base}
 	if exists(t) {
 		// In CI a cluster left by an interrupted run is removed the way a reader would (down --all
@@ -317,7 +318,8 @@ func requireChecks(t *testing.T, out string) {
 
 // TestChaptersOnKind: chapter 6 up on an older MLflow, then upgraded to the pinned one with its
 // experiments and model versions kept (upgrade_test.go); up of chapters 5, 8 and 10 on the kind
-// cluster the CLI created, each with its functional checks against the real pods; a no-op re-up;
+// cluster the CLI created, each with its functional checks against the real pods; images build
+// and up of chapter 7 (the series' own images; predict and load checks); a no-op re-up;
 // data kept across database pod deletions and a restart of the node container; down of a chapter;
 // down --all deleting the cluster; and a second up after down --all served from the local
 // engine's images (no registry is reachable here, so it pulls nothing from the network).
@@ -355,8 +357,25 @@ func TestChaptersOnKind(t *testing.T) {
 		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
 	}
 
+	// Chapter 7 runs images of the series' own, built as a reader builds them (images build),
+	// on the Python base built here (no registry serves python:3.11-slim-bookworm here) with the
+	// machine's CA bundle for pip; then up with its predict and load checks on the real pods.
+	start = time.Now()
+	out = e.must(30*time.Minute, "images", "build", "chapter-7",
+		"--build-arg", "BASE=mlops-series.local/rootfs:py-bookworm", "--ca-file", "/etc/ssl/certs/ca-certificates.crt")
+	t.Logf("TIMING images build chapter-7 %s\n%s", time.Since(start).Round(100*time.Millisecond), tail(out, 6))
+	start = time.Now()
+	out = e.up("chapter-7")
+	requireChecks(t, out)
+	t.Logf("TIMING up chapter-7 %s", time.Since(start).Round(100*time.Millisecond))
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "POST /predict") {
+			t.Logf("chapter-7: %s", strings.TrimSpace(l))
+		}
+	}
+
 	// No container of the series restarted or was OOM-killed through the ups and checks.
-	requireNoRestarts(t, "mlflow", "airflow", "feast", "monitoring")
+	requireNoRestarts(t, "mlflow", "airflow", "feast", "monitoring", "serving")
 
 	// Data is kept: data written through the tools' own APIs must survive database pod deletions
 	// and a restart of the node container. The checks clean up after themselves, so the test
@@ -392,7 +411,7 @@ func TestChaptersOnKind(t *testing.T) {
 	}
 	waitReady(t, 10*time.Minute)
 	t.Logf("TIMING node restart to all pods ready %s", time.Since(start).Round(time.Second))
-	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8", "chapter-10"} {
+	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8", "chapter-10", "chapter-7"} {
 		out, code := e.run(10*time.Minute, "check", id)
 		if code != 0 {
 			e.dump()
