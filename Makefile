@@ -20,7 +20,7 @@ VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNDB := $(MLOPS_CACHE)/vulndb-$(VULNDB_VERSION)
 BIN := bin/mlops-series
 
-.PHONY: build test deps lint unit pytest docs docs-check actionlint vuln up clean kind-images kind-test
+.PHONY: build test deps lint unit pytest docs docs-check actionlint vuln up clean kind-images kind-test test-layers
 
 build:
 	go build -trimpath -ldflags "-X github.com/mlops-series/mlops-series/internal/cli.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) -X github.com/mlops-series/mlops-series/internal/cli.Commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o $(BIN) ./cmd/mlops-series
@@ -96,8 +96,14 @@ kind-test: build kind-images
 
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
-# (`integration` runs the unit tests too; `make unit` is the fast loop.)
-test: deps lint vuln actionlint docs-check integration pytest kind-test
+# (`integration` runs the unit tests too; `make unit` is the fast loop.) After the set-up, the
+# real-container layer, which mostly waits on pods and images, runs beside the others: two jobs at
+# a time, each target's output kept together (--output-sync).
+test: deps
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-layers kind-test
+
+.PHONY: test-layers
+test-layers: lint vuln actionlint docs-check integration pytest
 
 clean:
 	rm -rf bin
