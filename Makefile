@@ -98,9 +98,10 @@ kind-test: build kind-images
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
 # (`integration` runs the unit tests too; `make unit` is the fast loop.) After the set-up, the
 # real-container layer, which mostly waits on pods and images, runs beside the others: two jobs at
-# a time, each target's output kept together (--output-sync).
+# a time, each target's output kept together (--output-sync). kind-test is named first so that make
+# starts it (the longest) first, and the other layers follow one by one on the second job.
 test: deps
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-layers kind-test
+	$(MAKE) --no-print-directory -j2 --output-sync=target kind-test test-layers
 
 .PHONY: test-layers
 test-layers: lint vuln actionlint docs-check integration pytest
