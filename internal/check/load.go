@@ -67,9 +67,20 @@ func roundLatency(d time.Duration) time.Duration {
 
 // validate says what is wrong with l's settings.
 func (l Load) validate() error {
+	if err := l.validatePath(); err != nil {
+		return err
+	}
+	return l.validateCounts()
+}
+
+func (l Load) validatePath() error {
 	if !strings.HasPrefix(l.Path, "/") {
 		return fmt.Errorf("path must start with /, got %q", l.Path)
 	}
+	return nil
+}
+
+func (l Load) validateCounts() error {
 	if l.Requests < 1 || l.Requests > loadMaxRequests {
 		return fmt.Errorf("requests must be 1..%d, got %d", loadMaxRequests, l.Requests)
 	}

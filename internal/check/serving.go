@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -220,16 +218,14 @@ func validatePredict(_ *series.Chapter, ck series.Check) []series.FieldProblem {
 // validateLoad checks a load check's params.
 func validateLoad(_ *series.Chapter, ck series.Check) []series.FieldProblem {
 	l, err := loadSettings(ck)
+	if err == nil {
+		err = l.validateCounts()
+	}
 	if err != nil {
 		return []series.FieldProblem{{Field: "params", Message: err.Error()}}
 	}
-	l.Body = []byte("{}")
-	if err := l.validate(); err != nil {
-		field := "params"
-		if strings.HasPrefix(err.Error(), "path") {
-			field = "path"
-		}
-		return []series.FieldProblem{{Field: field, Message: err.Error()}}
+	if err := l.validatePath(); err != nil {
+		return []series.FieldProblem{{Field: "path", Message: err.Error()}}
 	}
 	return nil
 }
@@ -262,10 +258,7 @@ func splitList(s string) []string {
 // sample reads a check's sample file from its chapter folder; it must be JSON.
 func (r *Runner) sample(in Input) ([]byte, error) {
 	p := in.Check.Params[ServingParamSample]
-	if r.SeriesFS == nil {
-		return nil, fmt.Errorf("no series folder to read %s from", p)
-	}
-	b, err := fs.ReadFile(r.SeriesFS, path.Join(in.Chapter.Dir, p))
+	b, err := r.chapterFile(in.Chapter, p)
 	if err != nil {
 		return nil, fmt.Errorf("params.sample: %w", err)
 	}

@@ -3,6 +3,8 @@ package check
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,4 +72,13 @@ func (r *Runner) promQL(c series.Check) ([]PromQL, error) {
 			PromQL{Query: fmt.Sprintf("clamp_max(count by (namespace) (%s), 1)", sel), MinSeries: len(ns)})
 	}
 	return qs, nil
+}
+
+// chapterFile reads a file a check names (an expectation, a request sample) from its chapter's
+// folder in the series.
+func (r *Runner) chapterFile(ch *series.Chapter, p string) ([]byte, error) {
+	if r.SeriesFS == nil {
+		return nil, fmt.Errorf("no series folder to read %s from", p)
+	}
+	return fs.ReadFile(r.SeriesFS, path.Join(ch.Dir, p))
 }

@@ -3,9 +3,7 @@ package check
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/mlops-series/mlops-series/internal/series"
@@ -130,12 +128,7 @@ func Builtin() Types {
 		TypeFeastOnlineFeatures: {
 			CheckType: series.CheckType{Endpoint: true, Required: []string{FeastParamFeatures, FeastParamEntities, FeastParamExpected}},
 			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
-				f, err := ParseFeastParams(in.Check.Params, func(p string) ([]byte, error) {
-					if r.SeriesFS == nil {
-						return nil, fmt.Errorf("no series folder to read %s from", p)
-					}
-					return fs.ReadFile(r.SeriesFS, path.Join(in.Chapter.Dir, p))
-				})
+				f, err := ParseFeastParams(in.Check.Params, func(p string) ([]byte, error) { return r.chapterFile(in.Chapter, p) })
 				if err != nil {
 					return "", err
 				}

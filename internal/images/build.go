@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -91,20 +92,10 @@ func (b Build) Inputs() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read build context of %s: %w", b.Ref, err)
 	}
-	keys := make([]string, 0, len(b.Args))
-	for k := range b.Args {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b.Args)) {
 		fmt.Fprintf(h, "arg\x00%s=%s\x00", k, b.Args[k])
 	}
-	names := make([]string, 0, len(b.Files))
-	for n := range b.Files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(b.Files)) {
 		fmt.Fprintf(h, "file\x00%s\x00%d\x00", n, len(b.Files[n]))
 		h.Write(b.Files[n])
 	}
@@ -166,12 +157,7 @@ func (e *Engine) Build(ctx context.Context, b Build, w io.Writer) error {
 	}
 	args := []string{"build", "--tag", b.Ref, "--label", InputsLabel + "=" + inputs,
 		"--file", filepath.Join(dir, filepath.FromSlash(b.dockerfile()))}
-	keys := make([]string, 0, len(b.Args))
-	for k := range b.Args {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(b.Args)) {
 		args = append(args, "--build-arg", k+"="+b.Args[k])
 	}
 	args = append(args, dir)
