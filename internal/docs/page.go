@@ -226,6 +226,11 @@ func (p *chapterPage) renderCommands(b *strings.Builder, t texts) {
 		}
 		cmds = append(cmds, command{"mlops-series open " + o.Name, t.cmdOpen(o.Name, fmt.Sprintf("%s:%d", svc, o.Port))})
 	}
+	for _, c := range p.ch.Components {
+		if c.Credentials != nil {
+			cmds = append(cmds, command{"mlops-series creds " + c.Name, t.cmdCreds(c.Name, c.Namespace+"/"+c.Credentials.Secret)})
+		}
+	}
 	cmds = append(cmds,
 		command{"mlops-series render " + id, t.cmdRender},
 		command{"mlops-series down " + id, t.cmdDown},

@@ -47,6 +47,7 @@ type texts struct {
 	cmdCheck        string
 	cmdStatus       string
 	cmdOpen         func(name, target string) string
+	cmdCreds        func(name, secret string) string
 	cmdRender       string
 	cmdDown         string
 
@@ -136,6 +137,9 @@ func textsFor(lang string) texts {
 			cmdStatus:       "설치 상태와 준비 여부 확인",
 			cmdOpen: func(name, target string) string {
 				return fmt.Sprintf("브라우저로 %s 열기 (%s 포트 포워딩)", name, target)
+			},
+			cmdCreds: func(name, secret string) string {
+				return fmt.Sprintf("%s 로그인 사용자와 비밀번호 보기 (Secret %s)", name, secret)
 			},
 			cmdRender: "적용할 매니페스트만 출력 (클러스터는 바꾸지 않음)",
 			cmdDown:   "이 장이 설치한 것만 제거",
@@ -232,6 +236,9 @@ func textsFor(lang string) texts {
 		cmdStatus:       "show what is installed and whether it is ready",
 		cmdOpen: func(name, target string) string {
 			return fmt.Sprintf("open %s in the browser (port-forward to %s)", name, target)
+		},
+		cmdCreds: func(name, secret string) string {
+			return fmt.Sprintf("show the user and password to log in to %s (Secret %s)", name, secret)
 		},
 		cmdRender: "print the manifests that up would apply, changing nothing",
 		cmdDown:   "remove what this chapter installed",

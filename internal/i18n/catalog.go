@@ -98,6 +98,17 @@ const (
 	// status
 	StatusNotInstalled
 
+	// creds
+	CredsLogin
+	CredsUser
+	CredsPassword
+	CredsOpen
+	CredsNone
+	CredsUnknown
+	CredsNoLogin
+	CredsNotUp
+	CredsNoKey
+
 	// the cluster lock
 	LockStillHeld
 	LockNowHeld
@@ -275,6 +286,18 @@ var catalog = [numKeys]Msg{
 	NamespaceDeleted:     {Ko: "네임스페이스 %s 삭제 완료 (%s 에서 생성)", En: "namespace %s deleted (created by %s)"},
 
 	StatusNotInstalled: {Ko: "%s: 클러스터 %s 에 설치되어 있지 않습니다. `mlops-series up %s` 로 설치하세요", En: "%s is not installed on cluster %s: `mlops-series up %s` installs it"},
+
+	CredsLogin:    {Ko: "%s · %s · Secret %s/%s 에서 읽음\n", En: "%s · %s · from Secret %s/%s\n"},
+	CredsUser:     {Ko: "  사용자:    %s\n", En: "  user:      %s\n"},
+	CredsPassword: {Ko: "  비밀번호:  %s\n", En: "  password:  %s\n"},
+	CredsOpen:     {Ko: "  열기:      mlops-series open %s\n", En: "  open:      mlops-series open %s\n"},
+	CredsNone:     {Ko: "%s: 로그인이 필요한 도구가 없습니다 (로그인 정보가 있는 구성 요소: %s)\n", En: "%s: none of its tools needs a login (components with one: %s)\n"},
+	CredsUnknown:  {Ko: "%q: 장도, 로그인 정보가 있는 구성 요소도 아닙니다 (로그인 정보가 있는 구성 요소: %s)", En: "%q is neither a chapter nor a component with a login (components with one: %s)"},
+	CredsNoLogin:  {Ko: "%s (%s): 로그인 정보가 없는 구성 요소입니다 (로그인 정보가 있는 구성 요소: %s)", En: "%s (%s) has no login to show (components with one: %s)"},
+	CredsNotUp: {
+		Ko: "%[1]s: Secret %[2]s/%[3]s 없음. %[4]s: 클러스터 %[5]s 에 올라와 있지 않습니다. `mlops-series up %[4]s` 로 올리세요",
+		En: "%s: Secret %s/%s not found: %s is not up on cluster %s; `mlops-series up %[4]s` brings it up"},
+	CredsNoKey: {Ko: "%s: Secret %s/%s 에 키 %q 없음 (있는 키: %s)", En: "%s: Secret %s/%s has no key %q (its keys: %s)"},
 
 	LockStillHeld:    {Ko: "클러스터 잠금: 아직 다른 작업이 사용 중 (%s)", En: "cluster lock: still held by %s"},
 	LockNowHeld:      {Ko: "클러스터 잠금: 앞선 작업이 끝났고 이제 다른 작업이 사용 중 (%s)", En: "cluster lock: the previous holder finished; now held by %s"},

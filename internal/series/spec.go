@@ -134,6 +134,18 @@ type Component struct {
 	About     Localized `yaml:"about"`
 	// Timeout bounds the wait for the release to become ready (default 5m).
 	Timeout Duration `yaml:"timeout"`
+	// Credentials say where the login of the component's web UI is kept (`mlops-series creds`).
+	Credentials *Credentials `yaml:"credentials"`
+}
+
+// Credentials name the Secret, in the component's namespace, that the chart generates with the login
+// of the tool's web UI: the password under PasswordKey, and the user name either under UsernameKey
+// or given literally as Username (exactly one of the two).
+type Credentials struct {
+	Secret      string `yaml:"secret"`
+	Username    string `yaml:"username"`
+	UsernameKey string `yaml:"usernameKey"`
+	PasswordKey string `yaml:"passwordKey"`
 }
 
 // Check is one smoke check of a chapter.

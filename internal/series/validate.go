@@ -22,7 +22,11 @@ type problem struct {
 
 var (
 	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	anchorRe = regexp.MustCompile(`^#?[A-Za-z0-9_\-.%]+$`)
+	// dnsSubdomain is a Kubernetes object name such as a Secret's (at most 253 characters).
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	// secretKey is a key of a Secret's data.
+	secretKey = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	anchorRe  = regexp.MustCompile(`^#?[A-Za-z0-9_\-.%]+$`)
 )
 
 func validateChapter(c *Chapter, o options) []problem {
@@ -110,6 +114,9 @@ func validateChapter(c *Chapter, o options) []problem {
 			}
 		}
 		checkAnchor(p+".section", comp.Section, true)
+		if comp.Credentials != nil {
+			ps = append(ps, validateCredentials(p+".credentials", *comp.Credentials)...)
+		}
 	}
 	for i, comp := range c.Components {
 		for j, d := range comp.DependsOn {
@@ -226,6 +233,34 @@ func (c *Chapter) ComponentOrder() ([][]Component, error) {
 		left = rest
 	}
 	return waves, nil
+}
+
+// validateCredentials checks a component's credentials: the Secret's name, the password's key, and
+// the user as exactly one of a literal name and a key.
+func validateCredentials(p string, c Credentials) []problem {
+	var ps []problem
+	add := func(f, format string, a ...any) { ps = append(ps, problem{p + f, fmt.Sprintf(format, a...)}) }
+	switch {
+	case c.Secret == "":
+		add(".secret", "is required: the Secret, in the component's namespace, that holds the login")
+	case len(c.Secret) > 253 || !dnsSubdomain.MatchString(c.Secret):
+		add(".secret", "must be a Secret name (lowercase letters, digits, dashes and dots), got %q", c.Secret)
+	}
+	switch {
+	case c.Username == "" && c.UsernameKey == "":
+		add("", "needs the user: username (the name itself) or usernameKey (its key in the Secret)")
+	case c.Username != "" && c.UsernameKey != "":
+		add("", "username and usernameKey are both set: give the name itself or its key in the Secret, not both")
+	case c.UsernameKey != "" && !secretKey.MatchString(c.UsernameKey):
+		add(".usernameKey", "must be a key of the Secret (letters, digits, '-', '_', '.'), got %q", c.UsernameKey)
+	}
+	switch {
+	case c.PasswordKey == "":
+		add(".passwordKey", "is required: the key of the password in the Secret")
+	case !secretKey.MatchString(c.PasswordKey):
+		add(".passwordKey", "must be a key of the Secret (letters, digits, '-', '_', '.'), got %q", c.PasswordKey)
+	}
+	return ps
 }
 
 // validateCheck checks ck against its type: component and port when it needs an endpoint, its
