@@ -37,6 +37,7 @@ deps:
 	go mod download
 	bash hack/build-testenv.sh
 	bash hack/setup-venv.sh
+	bash hack/setup-chp.sh >/dev/null
 	bash hack/build-tofu.sh
 	@bash hack/build-tf-mirror.sh || echo "kind provider mirror not built: the Terraform tests validate the fixture instead of infra/terraform/kind"
 	@test -x $(TOOLS)/staticcheck-$(STATICCHECK_VERSION) || { GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(TOOLS)/staticcheck $(TOOLS)/staticcheck-$(STATICCHECK_VERSION); }
@@ -72,6 +73,7 @@ integration:
 # Each chapter's examples run in the venv of the tool they use.
 pytest:
 	$(MLOPS_VENVS)/ansible/bin/python -m pytest -q -p no:cacheprovider infra/ansible
+	$(MLOPS_VENVS)/jupyter/bin/python -m pytest -q -p no:cacheprovider series/chapter-3-experiment-environment
 	$(MLOPS_VENVS)/airflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-5-pipelines
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-6-model-registry
 	$(MLOPS_VENVS)/serving/bin/python -m pytest -q -p no:cacheprovider series/chapter-7-model-serving

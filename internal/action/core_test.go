@@ -37,10 +37,11 @@ func seriesWithOverrides(t *testing.T, overrides map[string]string) *series.Libr
 	return lib
 }
 
-// TestCoreChaptersOnControlPlane brings up the core chapters (5, 8, 10, 6) and chapter 7 one after the other on
+// TestCoreChaptersOnControlPlane brings up the core chapters (5, 8, 10, 6), chapter 7 and chapter 3 one after the other on
 // one control plane, each with its functional checks running through client-go port-forwards that
 // KWOK sends to the real tools running natively (Airflow, Feast with Redis, MLflow, Prometheus and
-// its Pushgateway, the statsd exporter, chapter 7's FastAPI app and BentoML service), except Grafana, which cannot run here and is replaced by a
+// its Pushgateway, the statsd exporter, chapter 7's FastAPI app and BentoML service, chapter 3's
+// JupyterHub and TensorBoard), except Grafana, which cannot run here and is replaced by a
 // server replaying responses recorded from Grafana's documented API. Then, with all four up: re-up
 // writes no revision, the promql check sees a target up in every installed chapter's namespace, a
 // pushed CLI run is visible through PromQL, a broken tool fails its check with exit 2, and down of
@@ -56,6 +57,12 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 	nativetest.ServingRegister(t, servingDir, mlflow.URL)
 	serving := nativetest.Serving(t, servingDir, mlflow.URL, 30*time.Second)
 	bento := nativetest.Bento(t, bentoDir, servingDir, mlflow.URL, 30*time.Second)
+	// Chapter 3: JupyterHub with the chart's own configuration (local spawner: its users' servers
+	// are processes here, with the same MLflow), and TensorBoard over the example's run.
+	hub := nativetest.JupyterHub(t, "../../charts/jupyterhub/files/jupyterhub_config.py", map[string]string{"MLFLOW_TRACKING_URI": mlflow.URL})
+	runs := t.TempDir()
+	nativetest.TensorBoardExample(t, "../../series/chapter-3-experiment-environment", runs, 5)
+	tensorboard := nativetest.TensorBoard(t, runs)
 	statsd := nativetest.StatsdExporter(t)
 	pushgateway := nativetest.Pushgateway(t)
 	grafana := nativetest.GrafanaReplay(t, "health-ok", "datasource-health-ok", "admin", grafanaPassword)
@@ -85,15 +92,20 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 		fwd("monitoring", map[string]string{"app.kubernetes.io/instance": "grafana"}, 3000, grafanaPort),
 		fwd("serving", map[string]string{"app.kubernetes.io/instance": "serving", "app.kubernetes.io/component": "model-server"}, 8000, serving.Port),
 		fwd("serving", map[string]string{"app.kubernetes.io/instance": "bentoml", "app.kubernetes.io/component": "bento-server"}, 3000, bento.Port),
+		fwd("jupyterhub", map[string]string{"app.kubernetes.io/instance": "jupyterhub", "app.kubernetes.io/component": "hub"}, 8000, hub.Port),
+		fwd("tensorboard", map[string]string{"app.kubernetes.io/instance": "tensorboard", "app.kubernetes.io/component": "server"}, 6006, tensorboard.Port),
 	}})
 	e := newCPEnv(t, tenv)
 	e.Lib = seriesWithOverrides(t, map[string]string{
 		"chapter-5/airflow":  "auth: {password: " + airflowPassword + "}\n",
 		"chapter-10/grafana": "admin: {password: " + grafanaPassword + "}\n",
+		// The native hub's login and token, so that the chart's Secret holds what it accepts.
+		"chapter-3/jupyterhub": "login: {password: " + hub.Password + "}\ncheckService: {token: " + hub.Token + "}\n",
 	})
 	ctx := t.Context()
 
-	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-6", "chapter-7"}
+	// Chapter 3 after chapter 6: its kernel check then logs a run to MLflow and reads it back.
+	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-6", "chapter-7", "chapter-3"}
 	for _, id := range order {
 		e.out.Reset()
 		start := time.Now()
@@ -119,7 +131,7 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 		}
 		t.Logf("no-op re-up %s in %s", id, time.Since(start).Round(time.Millisecond))
 	}
-	for _, rel := range [][2]string{{"airflow", "airflow"}, {"feast", "feast"}, {"monitoring", "prometheus"}, {"mlflow", "mlflow"}, {"serving", "serving"}, {"serving", "bentoml"}} {
+	for _, rel := range [][2]string{{"airflow", "airflow"}, {"feast", "feast"}, {"monitoring", "prometheus"}, {"mlflow", "mlflow"}, {"serving", "serving"}, {"serving", "bentoml"}, {"jupyterhub", "jupyterhub"}, {"tensorboard", "tensorboard"}} {
 		if h := history(t, tenv, rel[0], rel[1]); len(h) != 1 {
 			t.Errorf("%s/%s has %d revisions, want 1", rel[0], rel[1], len(h))
 		}
@@ -154,14 +166,14 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 	}
 
 	// down: chapter by chapter (chapter 7 before the chapter 6 it requires), nothing left.
-	for _, id := range []string{"chapter-7", "chapter-5", "chapter-8", "chapter-10", "chapter-6"} {
+	for _, id := range []string{"chapter-3", "chapter-7", "chapter-5", "chapter-8", "chapter-10", "chapter-6"} {
 		e.out.Reset()
 		if err := e.Down(ctx, id, DownOptions{Timeout: 2 * time.Minute}); err != nil {
 			t.Fatalf("down %s: %v\n%s", id, err, e.out)
 		}
 	}
 	assertGone(t, tenv)
-	for _, ns := range []string{"airflow", "feast", "monitoring", "serving"} {
+	for _, ns := range []string{"airflow", "feast", "monitoring", "serving", "jupyterhub", "tensorboard"} {
 		if _, err := tenv.Client().CoreV1().Namespaces().Get(ctx, ns, getOpts); err == nil {
 			t.Errorf("namespace %s left behind", ns)
 		}

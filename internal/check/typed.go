@@ -9,9 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/mlops-series/mlops-series/internal/series"
 )
 
@@ -26,23 +23,11 @@ func (r *Runner) credentials(ctx context.Context, ch *series.Chapter, c series.C
 	if _, viaEndpoint := r.Endpoints[c.Component]; viaEndpoint || ref == "" || r.CS == nil {
 		return "", "", nil
 	}
-	owner, comp, err := r.component(ch, c.Component)
+	pass, err := r.secretValue(ctx, ch, c.Component, "passwordSecret", ref)
 	if err != nil {
 		return "", "", err
 	}
-	name, key, _ := strings.Cut(ref, "/")
-	sec, err := r.CS.CoreV1().Secrets(comp.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", "", fmt.Errorf("secret %s/%s (params.passwordSecret) not found: is %s installed?", comp.Namespace, name, owner.ID())
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("read secret %s/%s: %w", comp.Namespace, name, err)
-	}
-	v, ok := sec.Data[key]
-	if !ok {
-		return "", "", fmt.Errorf("secret %s/%s has no key %q", comp.Namespace, name, key)
-	}
-	return user, string(v), nil
+	return user, pass, nil
 }
 
 // promQL builds the queries of a promql check: params.query if given (default "up"); and, when

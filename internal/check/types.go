@@ -24,6 +24,8 @@ const (
 	TypeGrafanaDatasource   = "grafana-datasource"
 	TypePredict             = "predict"
 	TypeLoad                = "load"
+	TypeJupyterHubKernel    = "jupyterhub-kernel"
+	TypeTensorBoardScalars  = "tensorboard-scalars"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -163,6 +165,16 @@ func Builtin() Types {
 			CheckType: series.CheckType{Endpoint: true, Required: []string{ServingParamSample},
 				Optional: []string{ServingParamRequests, ServingParamConcurrency}, Validate: validateLoad},
 			Run: func(ctx context.Context, r *Runner, in Input) (string, error) { return r.runLoad(ctx, in) },
+		},
+		TypeJupyterHubKernel: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{JupyterHubParamTokenSecret, JupyterHubParamCode},
+				Optional: []string{JupyterHubParamUser, JupyterHubParamRegistry, JupyterHubParamRegistryCode, JupyterHubParamRegistryPort},
+				Validate: validateJupyterHubKernel},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) { return r.runJupyterHubKernel(ctx, in) },
+		},
+		TypeTensorBoardScalars: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{TensorBoardParamRun, TensorBoardParamTags}},
+			Run:       func(ctx context.Context, _ *Runner, in Input) (string, error) { return runTensorBoardScalars(ctx, in) },
 		},
 		TypeGrafanaDatasource: {
 			CheckType: series.CheckType{Endpoint: true, Required: []string{"datasource"}, Optional: credentialParams},

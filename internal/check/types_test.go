@@ -82,7 +82,7 @@ func TestBuiltinTypeRules(t *testing.T) {
 		{`{name: f, type: feast-online-features, component: web, port: 80, section: "#f", params: {features: v:a, entities: id=1, expected: e.json, colour: red}}`, "checks[0].params.colour: unknown param for a feast-online-features check (known: features, entities, expected)"},
 		{`{name: d, type: airflow-dag-run, component: web, port: 80, section: "#d", params: {passwordSecret: nokey}}`, "needs params.dag"},
 		{`{name: k, type: kubernetes-version, section: "#k"}`, "needs params.version"},
-		{`{name: s, type: smoke, section: "#s"}`, `unknown check type "smoke" (known: airflow-dag-run, coredns, feast-online-features, grafana-datasource, http, kubernetes-version, load, mlflow-roundtrip, nodes, pods, predict, promql, storage-binds)`},
+		{`{name: s, type: smoke, section: "#s"}`, `unknown check type "smoke" (known: airflow-dag-run, coredns, feast-online-features, grafana-datasource, http, jupyterhub-kernel, kubernetes-version, load, mlflow-roundtrip, nodes, pods, predict, promql, storage-binds, tensorboard-scalars)`},
 		{`{name: p, type: predict, component: web, port: 80, section: "#p"}`, "a predict check needs params.sample"},
 		{`{name: p, type: predict, component: web, port: 80, path: predict, section: "#p", params: {sample: s.json}}`, `checks[0].path: must start with /, got "predict"`},
 		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, model: iris}}`, `checks[0].params.model: "iris": want NAME@ALIAS`},
@@ -93,6 +93,12 @@ func TestBuiltinTypeRules(t *testing.T) {
 		{`{name: l, type: load, component: web, port: 80, path: /predict, section: "#l", params: {sample: s.json, requests: many}}`, `params.requests "many": want a number`},
 		{`{name: l, type: load, component: web, port: 80, path: /predict, section: "#l", params: {sample: s.json, concurrency: "0"}}`, "concurrency must be 1..64, got 0"},
 		{`{name: l, type: load, component: web, port: 80, section: "#l", params: {sample: s.json}}`, `checks[0].path: path must start with /, got ""`},
+		{`{name: j, type: jupyterhub-kernel, component: web, port: 80, section: "#j", params: {code: c.py}}`, "a jupyterhub-kernel check needs params.tokenSecret"},
+		{`{name: j, type: jupyterhub-kernel, component: web, port: 80, section: "#j", params: {code: c.py, tokenSecret: login}}`, `checks[0].params.tokenSecret: want secret/key, got "login"`},
+		{`{name: j, type: jupyterhub-kernel, component: web, port: 80, section: "#j", params: {code: c.py, tokenSecret: l/t, registry: mlflow, registryCode: m.py, registryPort: "5000"}}`, `checks[0].params.registry: want chapter-N/component, got "mlflow"`},
+		{`{name: j, type: jupyterhub-kernel, component: web, port: 80, section: "#j", params: {code: c.py, tokenSecret: l/t, registry: chapter-6/mlflow, registryPort: "5000"}}`, "checks[0].params.registryCode: a registry needs the code that logs to it"},
+		{`{name: j, type: jupyterhub-kernel, component: web, port: 80, section: "#j", params: {code: c.py, tokenSecret: l/t, registry: chapter-6/mlflow, registryCode: m.py}}`, `checks[0].params.registryPort: want the registry's Service port, got ""`},
+		{`{name: t, type: tensorboard-scalars, component: web, port: 80, section: "#t", params: {run: r}}`, "a tensorboard-scalars check needs params.tags"},
 	} {
 		_, err := series.DecodeChapter("c.yaml", []byte(typesChapter+"  - "+tc.check+"\n"), Validation())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

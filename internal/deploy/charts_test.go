@@ -287,3 +287,34 @@ func TestImagesAreListed(t *testing.T) {
 		}
 	}
 }
+
+// A workload's spawns annotation counts one spawned pod and its image; a malformed one is an error.
+func TestMeasureSpawns(t *testing.T) {
+	m := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: hub
+  annotations:
+    mlops-series.io/spawns: '{"image":"nb:1","cpu":"0.1","memory":"256M","memoryLimit":"1G"}'
+spec:
+  template:
+    spec:
+      containers:
+        - {name: hub, image: "hub:1", resources: {requests: {memory: 192Mi, cpu: 100m}, limits: {memory: 512Mi}}}
+`
+	f, err := Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Workloads != 2 || f.MilliCPU() != 200 || f.Memory.Value() != 192<<20+256e6 || f.MemoryLimit.Value() != 512<<20+1e9 {
+		t.Fatalf("footprint = %d workloads, %dm, %s, limit %s", f.Workloads, f.MilliCPU(), f.Memory.String(), f.MemoryLimit.String())
+	}
+	if strings.Join(f.Images, ",") != "hub:1,nb:1" {
+		t.Fatalf("images = %v", f.Images)
+	}
+	for _, bad := range []string{`'{"cpu":"1"}'`, `'not json'`, `'{"image":"nb:1","memory":"lots"}'`} {
+		if _, err := Measure(strings.Replace(m, `'{"image":"nb:1","cpu":"0.1","memory":"256M","memoryLimit":"1G"}'`, bad, 1)); err == nil || !strings.Contains(err.Error(), "annotation mlops-series.io/spawns") {
+			t.Errorf("%s: err = %v", bad, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -48,8 +49,14 @@ func (f Footprint) MiB() int64 { return f.Memory.Value() / (1 << 20) }
 // MilliCPU is the CPU request in millicores.
 func (f Footprint) MilliCPU() int64 { return f.CPU.MilliValue() }
 
+// SpawnsAnnotation, on a workload, declares a pod the workload starts itself at run time (JupyterHub's
+// notebook server per user): JSON {"image", "cpu", "memory", "memoryLimit"}. Measure counts one such
+// pod (the first user's) as a workload, and its image as used.
+const SpawnsAnnotation = "mlops-series.io/spawns"
+
 // Measure reads a multi-document manifest and sums the requests of its workloads. Jobs count too
-// (they run during install); init containers do not add to the steady-state total.
+// (they run during install); init containers do not add to the steady-state total; a workload's
+// SpawnsAnnotation adds one spawned pod.
 func Measure(manifest string) (Footprint, error) {
 	var f Footprint
 	images := map[string]bool{}
@@ -85,6 +92,33 @@ func Measure(manifest string) (Footprint, error) {
 			continue
 		}
 		f.Workloads++
+		if spec, ok := u.GetAnnotations()[SpawnsAnnotation]; ok {
+			var sp struct {
+				Image       string `json:"image"`
+				CPU         string `json:"cpu"`
+				Memory      string `json:"memory"`
+				MemoryLimit string `json:"memoryLimit"`
+			}
+			if err := json.Unmarshal([]byte(spec), &sp); err != nil || sp.Image == "" {
+				return f, fmt.Errorf("measure manifest: %s %s: annotation %s: want JSON {image, cpu, memory, memoryLimit}, got %q",
+					u.GetKind(), u.GetName(), SpawnsAnnotation, spec)
+			}
+			images[sp.Image] = true
+			f.Workloads++
+			for _, q := range []struct {
+				sum *resource.Quantity
+				v   string
+			}{{&f.CPU, sp.CPU}, {&f.Memory, sp.Memory}, {&f.MemoryLimit, sp.MemoryLimit}} {
+				if q.v == "" {
+					continue
+				}
+				v, err := resource.ParseQuantity(q.v)
+				if err != nil {
+					return f, fmt.Errorf("measure manifest: %s %s: annotation %s: %q: %w", u.GetKind(), u.GetName(), SpawnsAnnotation, q.v, err)
+				}
+				q.sum.Add(v)
+			}
+		}
 		for _, kind := range []string{"initContainers", "containers"} {
 			cs, _, _ := unstructured.NestedSlice(obj, append(append([]string{}, podSpecPath...), kind)...)
 			for _, c := range cs {
