@@ -319,7 +319,8 @@ func requireChecks(t *testing.T, out string) {
 // TestChaptersOnKind: chapter 6 up on an older MLflow, then upgraded to the pinned one with its
 // experiments and model versions kept (upgrade_test.go); up of chapters 5, 8 and 10 on the kind
 // cluster the CLI created, each with its functional checks against the real pods; images build
-// and up of chapter 7 (the series' own images; predict and load checks); a no-op re-up;
+// and up of chapter 7 (the series' own images; predict and load checks) and of chapter 3 (a
+// notebook pod spawned by KubeSpawner runs code that logs to MLflow); a no-op re-up;
 // data kept across database pod deletions and a restart of the node container; down of a chapter;
 // down --all deleting the cluster; and a second up after down --all served from the local
 // engine's images (no registry is reachable here, so it pulls nothing from the network).
@@ -374,8 +375,35 @@ func TestChaptersOnKind(t *testing.T) {
 		}
 	}
 
+	// Chapter 3: the hub, notebook and TensorBoard images, built the same way; then up with its
+	// kernel check spawning a real notebook pod through KubeSpawner (chapter 6 is up: the kernel
+	// logs a run to MLflow, read back through MLflow's API) and TensorBoard's scalars API.
+	start = time.Now()
+	out = e.must(45*time.Minute, "images", "build", "chapter-3",
+		"--build-arg", "BASE=mlops-series.local/rootfs:py-bookworm", "--ca-file", "/etc/ssl/certs/ca-certificates.crt")
+	t.Logf("TIMING images build chapter-3 %s\n%s", time.Since(start).Round(100*time.Millisecond), tail(out, 6))
+	start = time.Now()
+	out = e.up("chapter-3")
+	requireChecks(t, out)
+	t.Logf("TIMING up chapter-3 %s", time.Since(start).Round(100*time.Millisecond))
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "JupyterHub ") || strings.Contains(l, "run iris-sgd") {
+			t.Logf("chapter-3: %s", strings.TrimSpace(l))
+		}
+	}
+	if !strings.Contains(out, "logged MLflow run") {
+		t.Errorf("chapter-3's kernel check did not log to chapter 6's MLflow:\n%s", out)
+	}
+	// The check's user and its server are gone: no notebook pod, no user volume left.
+	if left := mustKubectl(t, "get", "pods,pvc", "-n", "jupyterhub", "-l", "component=singleuser-server", "-o", "name"); strings.TrimSpace(left) != "" {
+		t.Errorf("the kernel check left a user's server behind: %s", left)
+	}
+	if left := mustKubectl(t, "get", "pvc", "-n", "jupyterhub", "-o", "name"); strings.Contains(left, "claim-") {
+		t.Errorf("the kernel check left a user's volume behind: %s", left)
+	}
+
 	// No container of the series restarted or was OOM-killed through the ups and checks.
-	requireNoRestarts(t, "mlflow", "airflow", "feast", "monitoring", "serving")
+	requireNoRestarts(t, "mlflow", "airflow", "feast", "monitoring", "serving", "jupyterhub", "tensorboard")
 
 	// Data is kept: data written through the tools' own APIs must survive database pod deletions
 	// and a restart of the node container. The checks clean up after themselves, so the test
@@ -411,7 +439,7 @@ func TestChaptersOnKind(t *testing.T) {
 	}
 	waitReady(t, 10*time.Minute)
 	t.Logf("TIMING node restart to all pods ready %s", time.Since(start).Round(time.Second))
-	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8", "chapter-10", "chapter-7"} {
+	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3"} {
 		out, code := e.run(10*time.Minute, "check", id)
 		if code != 0 {
 			e.dump()
