@@ -25,15 +25,7 @@ func Venv(name string) string {
 	if v := os.Getenv("MLOPS_VENVS"); v != "" {
 		return filepath.Join(v, name)
 	}
-	cache := os.Getenv("MLOPS_CACHE")
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return ""
-		}
-		cache = filepath.Join(base, "mlops-series")
-	}
-	return filepath.Join(cache, "venvs", name)
+	return filepath.Join(cacheDir(), "venvs", name)
 }
 
 // SkipShort skips t under -short (the fast loop, `make unit`): the real tools take seconds to
@@ -52,11 +44,7 @@ func Tool(t testing.TB, venv, name string) string {
 	SkipShort(t)
 	p := filepath.Join(Venv(venv), "bin", name)
 	if st, err := os.Stat(p); err != nil || st.IsDir() {
-		msg := fmt.Sprintf("%s not found in venv %s: run `bash hack/setup-venv.sh %s` (or `make deps`)", name, Venv(venv), venv)
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%s; CI=true, so this is a failure, not a skip", msg)
-		}
-		t.Skip(msg)
+		missing(t, fmt.Sprintf("%s not found in venv %s: run `bash hack/setup-venv.sh %s` (or `make deps`)", name, Venv(venv), venv))
 	}
 	return p
 }
@@ -66,20 +54,30 @@ func Tool(t testing.TB, venv, name string) string {
 func CacheTool(t testing.TB, name string) string {
 	t.Helper()
 	SkipShort(t)
-	cache := os.Getenv("MLOPS_CACHE")
-	if cache == "" {
-		base, _ := os.UserCacheDir()
-		cache = filepath.Join(base, "mlops-series")
-	}
-	p := filepath.Join(cache, "tools", name)
+	p := filepath.Join(cacheDir(), "tools", name)
 	if _, err := os.Stat(p); err != nil {
-		msg := fmt.Sprintf("%s not found in %s: run `make deps`", name, filepath.Dir(p))
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("%s; CI=true, so this is a failure, not a skip", msg)
-		}
-		t.Skip(msg)
+		missing(t, fmt.Sprintf("%s not found in %s: run `make deps`", name, filepath.Dir(p)))
 	}
 	return p
+}
+
+// cacheDir is $MLOPS_CACHE, else ~/.cache/mlops-series.
+func cacheDir() string {
+	if cache := os.Getenv("MLOPS_CACHE"); cache != "" {
+		return cache
+	}
+	base, _ := os.UserCacheDir()
+	return filepath.Join(base, "mlops-series")
+}
+
+// missing skips t for a tool that is not installed, or fails it under CI=true (where a skipped
+// layer would pass for a tested one).
+func missing(t testing.TB, msg string) {
+	t.Helper()
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		t.Fatalf("%s; CI=true, so this is a failure, not a skip", msg)
+	}
+	t.Skip(msg)
 }
 
 // StatsdExporter starts the Prometheus statsd exporter (chapter 5's metrics component, built from
