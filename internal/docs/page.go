@@ -214,11 +214,18 @@ func (p *chapterPage) renderDiagram(b *strings.Builder, t texts) {
 func (p *chapterPage) renderCommands(b *strings.Builder, t texts) {
 	id := p.ch.ID()
 	type command struct{ cmd, about string }
-	cmds := []command{
+	var cmds []command
+	// The chapter's own images (and its requires'): built and loaded into kind before up.
+	for _, c := range p.closure {
+		if len(p.lib.Builds(c.ID())) > 0 {
+			cmds = append(cmds, command{"mlops-series images build " + c.ID(), t.cmdBuild})
+		}
+	}
+	cmds = append(cmds, []command{
 		{"mlops-series up " + id, t.cmdUp},
 		{"mlops-series check " + id, t.cmdCheck},
 		{"mlops-series status " + id, t.cmdStatus},
-	}
+	}...)
 	for _, o := range p.ch.Open {
 		svc := o.Service
 		if svc == "" {

@@ -44,6 +44,7 @@ type texts struct {
 
 	commandsHeading string
 	cmdUp           string
+	cmdBuild        string
 	cmdCheck        string
 	cmdStatus       string
 	cmdOpen         func(name, target string) string
@@ -133,6 +134,7 @@ func textsFor(lang string) texts {
 
 			commandsHeading: "명령어",
 			cmdUp:           "필요한 장까지 함께 설치하고 스모크 체크 실행",
+			cmdBuild:        "이 장의 이미지를 로컬 엔진으로 빌드해 kind 노드에 올리기 (up 보다 먼저)",
 			cmdCheck:        "스모크 체크만 다시 실행",
 			cmdStatus:       "설치 상태와 준비 여부 확인",
 			cmdOpen: func(name, target string) string {
@@ -232,6 +234,7 @@ func textsFor(lang string) texts {
 
 		commandsHeading: "Commands",
 		cmdUp:           "install the chapter and what it requires, then run the checks",
+		cmdBuild:        "build the chapter's own images with the local engine and load them into kind (before up)",
 		cmdCheck:        "run the smoke checks again",
 		cmdStatus:       "show what is installed and whether it is ready",
 		cmdOpen: func(name, target string) string {
