@@ -75,7 +75,12 @@ func TestExplain(t *testing.T) {
 	if _, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got = Explain(ctx, cs, ns, "app.kubernetes.io/instance=flaky", Options{})
+	// KWOK serves the log once it has read the ClusterLogs rule, which takes longer on a loaded
+	// machine: wait for the tail to show.
+	waitFor(t, func() bool {
+		got = Explain(ctx, cs, ns, "app.kubernetes.io/instance=flaky", Options{})
+		return strings.Contains(got, "last log lines of main:")
+	})
 	for _, want := range []string{"pod explain/flaky: Running", "Ready=ContainersNotReady", "last log lines of main:", "error: cannot connect to database postgresql:5432"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("explain of the unready pod lacks %q:\n%s", want, got)

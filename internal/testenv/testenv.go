@@ -433,6 +433,10 @@ func (e *Env) start(ctx, bg context.Context) error {
 		"--cluster-signing-key-file="+e.pki.caKey,
 		"--kube-api-qps=100",
 		"--kube-api-burst=200",
+		// KWOK renews the fake node's lease; on a loaded machine (the suite's layers run side by
+		// side) it can fall behind the 50 s default, and the node lifecycle controller would then
+		// mark the node NotReady and every pod on it unready in the middle of a test.
+		"--node-monitor-grace-period=10m",
 	)
 	if err != nil {
 		return err
