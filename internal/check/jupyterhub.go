@@ -102,7 +102,7 @@ func (j JupyterHubKernel) Run(ctx context.Context, hc *http.Client, baseURL stri
 		return "", err
 	}
 	userPath := "/hub/api/users/" + url.PathEscape(j.User)
-	if _, err := c.call(ctx, "create the check's user", http.MethodPost, userPath, "", nil, nil, nil); err != nil && apiStatus(err) != http.StatusConflict {
+	if err := c.do(ctx, "create the check's user", http.MethodPost, userPath, "", nil, nil); err != nil && apiStatus(err) != http.StatusConflict {
 		return "", err
 	}
 	// Whatever happens next: stop the server and delete the user (with its volume), on a context
@@ -117,7 +117,7 @@ func (j JupyterHubKernel) Run(ctx context.Context, hc *http.Client, baseURL stri
 	}()
 
 	start := time.Now()
-	if _, err := c.call(ctx, "start the user's server", http.MethodPost, userPath+"/server", "", nil, nil, nil); err != nil &&
+	if err := c.do(ctx, "start the user's server", http.MethodPost, userPath+"/server", "", nil, nil); err != nil &&
 		(apiStatus(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "already")) {
 		return "", err
 	}
@@ -180,7 +180,7 @@ func (j JupyterHubKernel) waitReady(ctx context.Context, c *apiClient, userPath 
 // cleanup stops the user's server, waits until it is gone, and deletes the user.
 func (j JupyterHubKernel) cleanup(ctx context.Context, c *apiClient, userPath string) (time.Duration, error) {
 	start := time.Now()
-	if _, err := c.call(ctx, "stop the user's server", http.MethodDelete, userPath+"/server", "", nil, nil, nil); err != nil &&
+	if err := c.do(ctx, "stop the user's server", http.MethodDelete, userPath+"/server", "", nil, nil); err != nil &&
 		apiStatus(err) != http.StatusNotFound && apiStatus(err) != http.StatusBadRequest {
 		return 0, err
 	}
@@ -202,7 +202,7 @@ func (j JupyterHubKernel) cleanup(ctx context.Context, c *apiClient, userPath st
 		case <-time.After(j.Poll):
 		}
 	}
-	if _, err := c.call(ctx, "delete the check's user", http.MethodDelete, userPath, "", nil, nil, nil); err != nil && apiStatus(err) != http.StatusNotFound {
+	if err := c.do(ctx, "delete the check's user", http.MethodDelete, userPath, "", nil, nil); err != nil && apiStatus(err) != http.StatusNotFound {
 		return 0, err
 	}
 	return time.Since(start), nil
