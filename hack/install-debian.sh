@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the native tests need (layer 3 of the testing plan): Prometheus and
-# its Pushgateway, Redis, run as local processes by internal/nativetest (Prometheus, Pushgateway) and
+# its Pushgateway, Redis, Node.js and npm (for configurable-http-proxy), run as local processes by
+# internal/nativetest (Prometheus, Pushgateway) and
 # promtool, which checks the prometheus chart's rendered configuration.
 #
 # Idempotent and quiet: packages already installed are not touched, and apt-get runs only when
@@ -15,6 +16,8 @@ declare -A pkgs=(
   [prometheus]=/usr/bin/prometheus            # also brings /usr/bin/promtool
   [prometheus-pushgateway]=/usr/bin/prometheus-pushgateway
   [redis-server]=/usr/bin/redis-server        # Feast's online store in the native tests (chapter 8)
+  [nodejs]=/usr/bin/node                      # configurable-http-proxy (chapter 3, hack/setup-chp.sh)
+  [npm]=/usr/bin/npm
 )
 
 missing=()
