@@ -55,19 +55,26 @@ type AirflowDAGRun struct {
 }
 
 // Run runs the check against the API server at baseURL and returns a one-line summary.
-func (a AirflowDAGRun) Run(ctx context.Context, hc *http.Client, baseURL string) (summary string, err error) {
+func (a AirflowDAGRun) Run(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
+	summary, _, err := a.RunWithID(ctx, hc, baseURL)
+	return summary, err
+}
+
+// RunWithID is Run that also returns the dag_run_id of the run it triggered ("" when it triggered
+// none), which other tools record (`check path` finds the model version the run registered by it).
+func (a AirflowDAGRun) RunWithID(ctx context.Context, hc *http.Client, baseURL string) (summary, runID string, err error) {
 	if a.DAG == "" {
-		return "", errors.New("airflow-dag-run: no DAG given (params.dag in the chapter spec)")
+		return "", "", errors.New("airflow-dag-run: no DAG given (params.dag in the chapter spec)")
 	}
 	c, user, pass, err := newAPIClient(airflowAPIServer, hc, baseURL)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if a.Username != "" || a.Password != "" {
 		user, pass = a.Username, a.Password
 	}
 	if user == "" || pass == "" {
-		return "", fmt.Errorf("airflow-dag-run: no credentials for %s: give a username and a password (or http://USER:PASSWORD@host:port as the endpoint)", c.redacted)
+		return "", "", fmt.Errorf("airflow-dag-run: no credentials for %s: give a username and a password (or http://USER:PASSWORD@host:port as the endpoint)", c.redacted)
 	}
 	r := &airflowRun{c: c, dag: a.DAG, poll: a.Poll, dagWait: a.WaitForDAG}
 	if r.poll <= 0 {
@@ -84,7 +91,8 @@ func (a AirflowDAGRun) Run(ctx context.Context, hc *http.Client, baseURL string)
 			}
 		}
 	}()
-	return r.run(ctx, user, pass)
+	summary, err = r.run(ctx, user, pass)
+	return summary, r.runID, err
 }
 
 // airflowAPIServer is Airflow's API server, as the API client names it and reads its errors.
@@ -114,7 +122,8 @@ type airflowRun struct {
 	poll    time.Duration
 	dagWait time.Duration
 
-	unpaused bool // the check unpaused the DAG: pause it again afterwards
+	unpaused bool   // the check unpaused the DAG: pause it again afterwards
+	runID    string // the run it triggered
 }
 
 func (r *airflowRun) dagPath() (string, string) {
@@ -207,6 +216,7 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 	if created.DAGRunID != "" {
 		runID = created.DAGRunID
 	}
+	r.runID = runID
 	start := time.Now()
 
 	// 6. Wait for the end of the run.

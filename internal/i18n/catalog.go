@@ -63,6 +63,14 @@ const (
 	BadEndpoint
 	EndpointFlag
 
+	// check path
+	PathHeader
+	PathNotRun
+	PathNotUp
+	PathEndpoint
+	PathPassed
+	PathFailed
+
 	// doctor before up
 	DoctorStart
 	DoctorNotFit
@@ -254,6 +262,15 @@ var catalog = [numKeys]Msg{
 	CheckFailedCounts: {Ko: "check %s: %d개 통과, %d개 실패, %d개 건너뜀", En: "check %s: %d passed, %d failed, %d skipped"},
 	BadEndpoint:       {Ko: "--endpoint %q: NAME=URL 형식이어야 합니다 (예: mlflow=http://127.0.0.1:5000)", En: "--endpoint %q: want NAME=URL, e.g. mlflow=http://127.0.0.1:5000"},
 	EndpointFlag:      {Ko: "--endpoint %s: %v", En: "--endpoint %s: %v"},
+
+	PathHeader: {Ko: "시리즈 전체 경로: %s\n", En: "The whole path of the series: %s\n"},
+	PathNotRun: {Ko: "    · %s: 실행하지 않음 (앞 단계가 실패)\n", En: "    · %s: not run (an earlier hop failed)\n"},
+	PathNotUp: {
+		Ko: "check path 는 챕터 %s 가 모두 올라와 있어야 합니다. 아직 없는 것: %s. `mlops-series up` 으로 먼저 올리세요 (아무것도 바꾸지 않았습니다)",
+		En: "check path needs chapters %s up; not up: %s. Bring them up with `mlops-series up` first (nothing was changed)"},
+	PathEndpoint: {Ko: "--endpoint %s: 경로에 없는 구성 요소입니다 (경로의 구성 요소: %s)", En: "--endpoint %s: not a component of the path (its components: %s)"},
+	PathPassed:   {Ko: "check path: %d개 단계 모두 통과\n", En: "check path: all %d hops passed\n"},
+	PathFailed:   {Ko: "check path: %d개 단계 중 %d개 통과, %s 단계에서 실패", En: "check path: %d of %d hops passed, failed at %s"},
 
 	DoctorStart:    {Ko: "doctor: 이 머신에서 %s 실행이 가능한지 점검", En: "doctor: is this machine fit for %s?"},
 	DoctorNotFit:   {Ko: "doctor: 이 환경은 적합하지 않습니다 (아무것도 바꾸지 않았습니다)", En: "doctor: this environment is not fit (nothing was changed)"},
