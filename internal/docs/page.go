@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlops-series/mlops-series/internal/check"
 	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/series"
 )
@@ -356,6 +357,12 @@ func (p *chapterPage) renderSections(b *strings.Builder, t texts) {
 	}
 	for _, c := range ch.Checks {
 		add(c.Section, t.checkItem(c.Name), c.About.Lang(t.lang))
+	}
+	// The hops of the whole path (`check path`) that run against this chapter's components.
+	for _, hop := range check.PathHops {
+		if _, ok := ch.Component(hop.Component); ok && hop.Chapter == ch.ID() {
+			add(hop.Section, t.pathItem(hop.Name), hop.About.Lang(t.lang))
+		}
 	}
 	fmt.Fprintf(b, "\n## %s\n\n", t.sectionsHeading)
 	if ch.Post.URL != "" || p.post {

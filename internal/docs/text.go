@@ -71,6 +71,7 @@ type texts struct {
 	sectionsIntro     string // no post yet: the CLI's links lead here
 	sectionsIntroPost string
 	checkItem         func(name string) string
+	pathItem          func(name string) string
 	readInPost        string
 }
 
@@ -172,6 +173,7 @@ func textsFor(lang string) texts {
 				"`mlops-series` 가 출력하는 `read:` 링크와 이 문서의 섹션 링크가 여기를 가리킵니다.",
 			sectionsIntroPost: "각 단계가 가리키는 본문 섹션과, 그 섹션이 다루는 이 장의 단계입니다.",
 			checkItem:         func(name string) string { return fmt.Sprintf("스모크 체크 `%s`", name) },
+			pathItem:          func(name string) string { return fmt.Sprintf("`mlops-series check path` 의 `%s` 단계", name) },
 			readInPost:        "본문에서 읽기",
 		}
 	}
@@ -272,6 +274,7 @@ func textsFor(lang string) texts {
 			"the post is published, the `read:` links `mlops-series` prints and the section links of this page lead here.",
 		sectionsIntroPost: "The post sections the steps point at, each with the steps of this chapter it covers.",
 		checkItem:         func(name string) string { return fmt.Sprintf("smoke check `%s`", name) },
+		pathItem:          func(name string) string { return fmt.Sprintf("the `%s` hop of `mlops-series check path`", name) },
 		readInPost:        "read it in the post",
 	}
 }
