@@ -1,7 +1,13 @@
-"""Feature definitions of chapter 8: one entity (a driver), one feature view of hourly driver stats.
+"""Feature definitions of chapter 8: two entities, each with one feature view.
+
+- driver / driver_stats: hourly stats of five drivers of a ride-hailing example, the feature store's
+  classic first example.
+- iris / iris_measurements: the 150 flowers of Fisher's iris data set, which chapter 6 trains its
+  classifier on; chapter 5's pipeline reads them from the feature server as training data.
 
 `feast apply` imports this file, finds the Entity and FeatureView objects below and writes them to
-the registry. The data behind them is data/driver_stats.parquet, which ../make_dataset.py writes.
+the registry. The data behind them is data/driver_stats.parquet and data/iris_measurements.parquet,
+which ../make_dataset.py writes.
 """
 
 from datetime import timedelta
@@ -42,5 +48,47 @@ driver_stats = FeatureView(
     ],
     online=True,
     source=driver_stats_source,
+    tags={"chapter": "8"},
+)
+
+
+# The iris flowers: iris_id is the row number (0-149) of the data set in the order of scikit-learn's
+# load_iris(), so row i of the training data and iris_id i are the same flower.
+iris = Entity(
+    name="iris",
+    join_keys=["iris_id"],
+    value_type=ValueType.INT64,
+    description="One flower of Fisher's iris data set, identified by its row number iris_id (0-149).",
+)
+
+# The offline source: one row per flower, all with the same event time (the measurements do not
+# change over time; make_dataset.py stamps them with the current hour so that materialization loads
+# them like the driver stats).
+iris_measurements_source = FileSource(
+    name="iris_measurements_source",
+    path="data/iris_measurements.parquet",  # relative to the feature repository
+    timestamp_field="event_timestamp",
+    created_timestamp_column="created",
+)
+
+# The four measurements are the classifier's inputs, species is its label: a training job asks for
+# all five features of every iris_id and gets a complete training set.
+iris_measurements = FeatureView(
+    name="iris_measurements",
+    entities=[iris],
+    ttl=timedelta(days=1),
+    schema=[
+        Field(name="sepal_length_cm", dtype=Float32, description="Sepal length in centimetres."),
+        Field(name="sepal_width_cm", dtype=Float32, description="Sepal width in centimetres."),
+        Field(name="petal_length_cm", dtype=Float32, description="Petal length in centimetres."),
+        Field(name="petal_width_cm", dtype=Float32, description="Petal width in centimetres."),
+        Field(
+            name="species",
+            dtype=Int64,
+            description="The label: 0 setosa, 1 versicolor, 2 virginica (load_iris().target).",
+        ),
+    ],
+    online=True,
+    source=iris_measurements_source,
     tags={"chapter": "8"},
 )
