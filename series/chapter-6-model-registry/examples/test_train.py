@@ -158,6 +158,22 @@ def test_parse_args_defaults() -> None:
     assert train.parse_args(["--model-name", "other"]).model_name == "other"
 
 
+def test_load_data_names_the_feature_columns() -> None:
+    """Callers that bring their own data (chapter 5's pipeline) use these names: they must stay."""
+    features, target = train.load_data()
+    assert list(features.columns) == train.FEATURE_COLUMNS
+    assert (len(features), len(target)) == (150, 150)
+    train.check_data(features, target)
+
+
+def test_check_data_rejects_other_columns_and_lengths() -> None:
+    features, target = train.load_data()
+    with pytest.raises(ValueError, match="want \\['sepal_length_cm'"):
+        train.check_data(features[list(reversed(train.FEATURE_COLUMNS))], target)
+    with pytest.raises(ValueError, match="150 feature rows but 149 targets"):
+        train.check_data(features, target.iloc[:149])
+
+
 def test_train_registers_a_model_version(mlflow_server: str) -> None:
     import mlflow
     from mlflow.tracking import MlflowClient

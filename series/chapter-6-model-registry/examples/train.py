@@ -15,6 +15,10 @@ The server's address comes from MLFLOW_TRACKING_URI (default http://127.0.0.1:50
     MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py --model-name iris-classifier
 
 It prints key=value lines (run_id, model_name, model_version, ...) that scripts can parse.
+
+Other code imports this file and calls train() itself: chapter 7's registration Job, and chapter 5's
+pipeline, whose training pod passes the rows it read from chapter 8's feature store as `data` and
+the Airflow run that made the model as extra run `tags`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import mlflow
@@ -39,6 +43,9 @@ from sklearn.preprocessing import StandardScaler
 DEFAULT_TRACKING_URI = "http://127.0.0.1:5000"
 DEFAULT_MODEL_NAME = "iris-classifier"
 DEFAULT_EXPERIMENT = "chapter-6-iris"
+# The model's input columns, in order: what load_data() names the iris measurements, and what a
+# caller's own `data` must hold.
+FEATURE_COLUMNS = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,16 @@ def build_model(c: float, max_iter: int) -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter))
 
 
+def check_data(features: pd.DataFrame, target: pd.Series) -> None:
+    """Fails unless features has exactly FEATURE_COLUMNS and one target per row."""
+    if list(features.columns) != FEATURE_COLUMNS:
+        raise ValueError(
+            f"data: feature columns {list(features.columns)}, want {FEATURE_COLUMNS} in this order"
+        )
+    if len(features) != len(target):
+        raise ValueError(f"data: {len(features)} feature rows but {len(target)} targets")
+
+
 def train(
     model_name: str = DEFAULT_MODEL_NAME,
     experiment: str = DEFAULT_EXPERIMENT,
@@ -84,16 +101,27 @@ def train(
     max_iter: int = 200,
     test_size: float = 0.25,
     seed: int = 42,
+    data: tuple[pd.DataFrame, pd.Series] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> TrainResult:
-    """Train, evaluate, log and register one model; MLflow's tracking URI must already be set."""
-    features, target = load_data()
+    """Train, evaluate, log and register one model; MLflow's tracking URI must already be set.
+
+    data is (features, target) to train on instead of load_data(): features with the columns
+    FEATURE_COLUMNS, target the class (0, 1, 2) of each row. tags are added to the run's tags, and
+    may replace the "dataset" tag, which names where the rows came from.
+    """
+    if data is None:
+        features, target = load_data()
+    else:
+        features, target = data
+        check_data(features, target)
     x_train, x_test, y_train, y_test = train_test_split(
         features, target, test_size=test_size, random_state=seed, stratify=target
     )
 
     mlflow.set_experiment(experiment)
     with mlflow.start_run() as run:
-        mlflow.set_tag("dataset", "sklearn.datasets.load_iris")
+        mlflow.set_tags({"dataset": "sklearn.datasets.load_iris", **(tags or {})})
         mlflow.log_params(
             {
                 "model": "StandardScaler+LogisticRegression",
