@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -272,7 +273,7 @@ func TestImagesAreListed(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, img := range f.Images {
+				for _, img := range append(slices.Clip(f.Images), f.OptionalImages...) {
 					used[img] = true
 					if _, ok := listed[img]; !ok {
 						t.Errorf("%s/%s runs %s, which series/images.yaml does not list", id, r.Name(), img)
@@ -312,9 +313,54 @@ spec:
 	if strings.Join(f.Images, ",") != "hub:1,nb:1" {
 		t.Fatalf("images = %v", f.Images)
 	}
-	for _, bad := range []string{`'{"cpu":"1"}'`, `'not json'`, `'{"image":"nb:1","memory":"lots"}'`} {
+	for _, bad := range []string{`'{"cpu":"1"}'`, `'not json'`, `'{"image":"nb:1","memory":"lots"}'`, `'{"image":"nb:1","optional":"yes"}'`} {
 		if _, err := Measure(strings.Replace(m, `'{"image":"nb:1","cpu":"0.1","memory":"256M","memoryLimit":"1G"}'`, bad, 1)); err == nil || !strings.Contains(err.Error(), "annotation mlops-series.io/spawns") {
 			t.Errorf("%s: err = %v", bad, err)
 		}
+	}
+}
+
+// An optional spawned pod (chapter 5's training pod) counts its requests, but its image is optional:
+// not required unless a container of the manifest, or of another footprint added to it, runs it.
+func TestMeasureOptionalSpawns(t *testing.T) {
+	m := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: scheduler
+  annotations:
+    mlops-series.io/spawns: '{"image":"train:1","cpu":"100m","memory":"256Mi","memoryLimit":"1Gi","optional":true}'
+spec:
+  template:
+    spec:
+      containers:
+        - {name: s, image: "sched:1", resources: {requests: {memory: 384Mi, cpu: 100m}, limits: {memory: 1Gi}}}
+`
+	f, err := Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Workloads != 2 || f.MilliCPU() != 200 || f.MiB() != 640 || f.MemoryLimit.Value() != 2<<30 {
+		t.Fatalf("footprint = %d workloads, %dm, %dMi, limit %s", f.Workloads, f.MilliCPU(), f.MiB(), f.MemoryLimit.String())
+	}
+	if strings.Join(f.Images, ",") != "sched:1" || strings.Join(f.OptionalImages, ",") != "train:1" {
+		t.Fatalf("images = %v, optional = %v", f.Images, f.OptionalImages)
+	}
+	var sum Footprint
+	sum.Add(f)
+	sum.Add(Footprint{Images: []string{"other:1"}})
+	if strings.Join(sum.Images, ",") != "other:1,sched:1" || strings.Join(sum.OptionalImages, ",") != "train:1" {
+		t.Fatalf("sum: images = %v, optional = %v", sum.Images, sum.OptionalImages)
+	}
+	// Once a chapter runs the image itself, it is required, not optional.
+	sum.Add(Footprint{Images: []string{"train:1"}})
+	if strings.Join(sum.Images, ",") != "other:1,sched:1,train:1" || sum.OptionalImages != nil {
+		t.Fatalf("sum: images = %v, optional = %v", sum.Images, sum.OptionalImages)
+	}
+	same, err := Measure(m + "---\n" + strings.ReplaceAll(strings.ReplaceAll(m, "sched:1", "train:1"), "name: scheduler", "name: s2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(same.Images, ",") != "sched:1,train:1" || same.OptionalImages != nil {
+		t.Fatalf("one manifest: images = %v, optional = %v", same.Images, same.OptionalImages)
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,6 +21,10 @@ type Footprint struct {
 	MemoryLimit resource.Quantity `json:"memoryLimit"`
 	// Images used by any container (init containers included), sorted.
 	Images []string `json:"images"`
+	// OptionalImages are the images of optional spawned pods (SpawnsAnnotation with "optional":
+	// true) that no container of the manifests runs, sorted. They are not in Images: doctor does
+	// not require them, `up` does not load them and `images pull` does not pull them.
+	OptionalImages []string `json:"optionalImages,omitempty"`
 	// Workloads counts the pod-owning objects.
 	Workloads int `json:"workloads"`
 }
@@ -30,17 +35,29 @@ func (f *Footprint) Add(o Footprint) {
 	f.CPU.Add(o.CPU)
 	f.MemoryLimit.Add(o.MemoryLimit)
 	f.Workloads += o.Workloads
+	f.Images = union(f.Images, o.Images)
+	// An image another workload requires is not optional.
+	f.OptionalImages = union(f.OptionalImages, o.OptionalImages)
+	f.OptionalImages = slices.DeleteFunc(f.OptionalImages, func(i string) bool { return slices.Contains(f.Images, i) })
+	if len(f.OptionalImages) == 0 {
+		f.OptionalImages = nil
+	}
+}
+
+// union is a and the elements of b it lacks, sorted.
+func union(a, b []string) []string {
 	seen := map[string]bool{}
-	for _, i := range f.Images {
+	for _, i := range a {
 		seen[i] = true
 	}
-	for _, i := range o.Images {
+	for _, i := range b {
 		if !seen[i] {
-			f.Images = append(f.Images, i)
+			a = append(a, i)
 			seen[i] = true
 		}
 	}
-	sort.Strings(f.Images)
+	sort.Strings(a)
+	return a
 }
 
 // MiB is the memory request in MiB.
@@ -50,8 +67,10 @@ func (f Footprint) MiB() int64 { return f.Memory.Value() / (1 << 20) }
 func (f Footprint) MilliCPU() int64 { return f.CPU.MilliValue() }
 
 // SpawnsAnnotation, on a workload, declares a pod the workload starts itself at run time (JupyterHub's
-// notebook server per user): JSON {"image", "cpu", "memory", "memoryLimit"}. Measure counts one such
-// pod (the first user's) as a workload, and its image as used.
+// notebook server per user, the training pod an Airflow task starts): JSON {"image", "cpu",
+// "memory", "memoryLimit", "optional"}. Measure counts one such pod (the first user's) as a
+// workload, and its image as used; with "optional": true (a pod that only a run the reader starts
+// needs, whose image may come from another chapter) the image is one of OptionalImages instead.
 const SpawnsAnnotation = "mlops-series.io/spawns"
 
 // Measure reads a multi-document manifest and sums the requests of its workloads. Jobs count too
@@ -60,6 +79,7 @@ const SpawnsAnnotation = "mlops-series.io/spawns"
 func Measure(manifest string) (Footprint, error) {
 	var f Footprint
 	images := map[string]bool{}
+	optional := map[string]bool{}
 	for _, doc := range splitDocs(manifest) {
 		var obj map[string]any
 		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
@@ -98,12 +118,17 @@ func Measure(manifest string) (Footprint, error) {
 				CPU         string `json:"cpu"`
 				Memory      string `json:"memory"`
 				MemoryLimit string `json:"memoryLimit"`
+				Optional    bool   `json:"optional"`
 			}
 			if err := json.Unmarshal([]byte(spec), &sp); err != nil || sp.Image == "" {
-				return f, fmt.Errorf("measure manifest: %s %s: annotation %s: want JSON {image, cpu, memory, memoryLimit}, got %q",
+				return f, fmt.Errorf("measure manifest: %s %s: annotation %s: want JSON {image, cpu, memory, memoryLimit, optional}, got %q",
 					u.GetKind(), u.GetName(), SpawnsAnnotation, spec)
 			}
-			images[sp.Image] = true
+			if sp.Optional {
+				optional[sp.Image] = true
+			} else {
+				images[sp.Image] = true
+			}
 			f.Workloads++
 			for _, q := range []struct {
 				sum *resource.Quantity
@@ -144,6 +169,12 @@ func Measure(manifest string) (Footprint, error) {
 		f.Images = append(f.Images, i)
 	}
 	sort.Strings(f.Images)
+	for i := range optional {
+		if !images[i] {
+			f.OptionalImages = append(f.OptionalImages, i)
+		}
+	}
+	sort.Strings(f.OptionalImages)
 	return f, nil
 }
 
