@@ -69,6 +69,7 @@ helm.sh/chart: {{ include "airflow.chart" .ctx }}
 {{- define "airflow.adminSecretName" -}}{{ include "airflow.fullname" . }}-admin{{- end }}
 {{- define "airflow.dagsConfigMapName" -}}{{ include "airflow.fullname" . }}-dags{{- end }}
 {{- define "airflow.statsdName" -}}{{ include "airflow.fullname" . }}-statsd{{- end }}
+{{- define "airflow.podLauncherName" -}}{{ include "airflow.fullname" . }}-pod-launcher{{- end }}
 
 {{/*
 The metadata database URI, without a password: libpq (psycopg2) and asyncpg (the API server's async
@@ -231,8 +232,30 @@ wait for the database only (the Job itself).
 
 {{/* Pod-level settings shared by every pod of the chart (the security context is the caller's). */}}
 {{- define "airflow.podCommon" -}}
-# Airflow never calls the Kubernetes API: no token in the pod.
+# Airflow never calls the Kubernetes API: no token in the pod (the scheduler's exception is
+# airflow.schedulerPodCommon).
 automountServiceAccountToken: false
+{{ include "airflow.podSettings" . }}
+{{- end }}
+
+{{/*
+The scheduler's pod-level settings. With podLauncher.enabled its tasks (the LocalExecutor runs them
+in this pod) start pods through the Kubernetes API: the pod runs as the pod launcher's
+ServiceAccount, with its token mounted. Otherwise the same as every other pod.
+*/}}
+{{- define "airflow.schedulerPodCommon" -}}
+{{- if .Values.podLauncher.enabled -}}
+# Tasks that start pods (KubernetesPodOperator) run in this pod: the token of the ServiceAccount
+# whose Role allows that in this namespace only (templates/pod-launcher.yaml).
+serviceAccountName: {{ include "airflow.podLauncherName" . }}
+automountServiceAccountToken: true
+{{ include "airflow.podSettings" . }}
+{{- else }}
+{{- include "airflow.podCommon" . }}
+{{- end }}
+{{- end }}
+
+{{- define "airflow.podSettings" -}}
 # Without this, the Service "airflow" puts AIRFLOW_PORT=tcp://... and friends into every pod's
 # environment, next to Airflow's own AIRFLOW__* settings.
 enableServiceLinks: false
