@@ -16,7 +16,8 @@ func newFootprintCmd(g *Globals) *cobra.Command {
 		Short: "Sum the memory and CPU each chapter requests (alone, with what it requires, and the core chapters together)",
 		Long: `footprint renders every available chapter like render does and sums the requests of its workloads.
 It exits 1 when a chapter's closure requests more than 4 GiB or the core chapters (5, 6, 8, 10)
-together more than 3 GiB: what the series promises a 8-16 GB laptop.`,
+together more than 3 GiB: what the series promises a 8-16 GB laptop. A (+N) is what a pod that a
+run the reader starts adds while it lasts (chapter 5's training pod); it is not compared.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e, err := g.env()
@@ -40,7 +41,10 @@ together more than 3 GiB: what the series promises a 8-16 GB laptop.`,
 					if name == "core" {
 						name = "core (" + strings.Join(r.Chapters, ",") + ")"
 					}
-					fmt.Fprintf(tw, "%s\t%dMi\t%dm\t%dMi\t%dm\t%dMi\t\n", name, r.Own.MiB(), r.Own.MilliCPU(), r.Closure.MiB(), r.Closure.MilliCPU(), r.TargetMiB)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%dMi\t\n", name,
+						plusOptional(r.Own.MiB(), r.Own.OptionalMiB(), "Mi"), plusOptional(r.Own.MilliCPU(), r.Own.OptionalCPU.MilliValue(), "m"),
+						plusOptional(r.Closure.MiB(), r.Closure.OptionalMiB(), "Mi"), plusOptional(r.Closure.MilliCPU(), r.Closure.OptionalCPU.MilliValue(), "m"),
+						r.TargetMiB)
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -58,4 +62,12 @@ together more than 3 GiB: what the series promises a 8-16 GB laptop.`,
 			return nil
 		},
 	}
+}
+
+// plusOptional is n with its unit, followed by " (+opt)" when optional spawned pods add opt.
+func plusOptional(n, opt int64, unit string) string {
+	if opt == 0 {
+		return fmt.Sprintf("%d%s", n, unit)
+	}
+	return fmt.Sprintf("%d%s (+%d%s)", n, unit, opt, unit)
 }

@@ -320,8 +320,9 @@ spec:
 	}
 }
 
-// An optional spawned pod (chapter 5's training pod) counts its requests, but its image is optional:
-// not required unless a container of the manifest, or of another footprint added to it, runs it.
+// An optional spawned pod (chapter 5's training pod) counts its requests apart (OptionalMemory and
+// OptionalCPU, not compared with the targets), and its image is optional: not required unless a
+// container of the manifest, or of another footprint added to it, runs it.
 func TestMeasureOptionalSpawns(t *testing.T) {
 	m := `apiVersion: apps/v1
 kind: Deployment
@@ -339,8 +340,10 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Workloads != 2 || f.MilliCPU() != 200 || f.MiB() != 640 || f.MemoryLimit.Value() != 2<<30 {
-		t.Fatalf("footprint = %d workloads, %dm, %dMi, limit %s", f.Workloads, f.MilliCPU(), f.MiB(), f.MemoryLimit.String())
+	if f.Workloads != 2 || f.MilliCPU() != 100 || f.MiB() != 384 || f.MemoryLimit.Value() != 2<<30 ||
+		f.OptionalMiB() != 256 || f.OptionalCPU.MilliValue() != 100 {
+		t.Fatalf("footprint = %d workloads, %dm (+%dm), %dMi (+%dMi), limit %s", f.Workloads, f.MilliCPU(), f.OptionalCPU.MilliValue(),
+			f.MiB(), f.OptionalMiB(), f.MemoryLimit.String())
 	}
 	if strings.Join(f.Images, ",") != "sched:1" || strings.Join(f.OptionalImages, ",") != "train:1" {
 		t.Fatalf("images = %v, optional = %v", f.Images, f.OptionalImages)

@@ -19,6 +19,11 @@ type Footprint struct {
 	CPU    resource.Quantity `json:"cpu"`
 	// MemoryLimit is the sum of memory limits.
 	MemoryLimit resource.Quantity `json:"memoryLimit"`
+	// OptionalMemory and OptionalCPU are the requests of the optional spawned pods (SpawnsAnnotation
+	// with "optional": true): a run the reader starts adds them for a while (chapter 5's training
+	// pod). They are not in Memory and CPU, which the targets compare.
+	OptionalMemory resource.Quantity `json:"optionalMemory"`
+	OptionalCPU    resource.Quantity `json:"optionalCpu"`
 	// Images used by any container (init containers included), sorted.
 	Images []string `json:"images"`
 	// OptionalImages are the images of optional spawned pods (SpawnsAnnotation with "optional":
@@ -34,6 +39,8 @@ func (f *Footprint) Add(o Footprint) {
 	f.Memory.Add(o.Memory)
 	f.CPU.Add(o.CPU)
 	f.MemoryLimit.Add(o.MemoryLimit)
+	f.OptionalMemory.Add(o.OptionalMemory)
+	f.OptionalCPU.Add(o.OptionalCPU)
 	f.Workloads += o.Workloads
 	f.Images = union(f.Images, o.Images)
 	// An image another workload requires is not optional.
@@ -60,6 +67,9 @@ func union(a, b []string) []string {
 	return a
 }
 
+// OptionalMiB is the optional spawned pods' memory request in MiB.
+func (f Footprint) OptionalMiB() int64 { return f.OptionalMemory.Value() / (1 << 20) }
+
 // MiB is the memory request in MiB.
 func (f Footprint) MiB() int64 { return f.Memory.Value() / (1 << 20) }
 
@@ -70,7 +80,8 @@ func (f Footprint) MilliCPU() int64 { return f.CPU.MilliValue() }
 // notebook server per user, the training pod an Airflow task starts): JSON {"image", "cpu",
 // "memory", "memoryLimit", "optional"}. Measure counts one such pod (the first user's) as a
 // workload, and its image as used; with "optional": true (a pod that only a run the reader starts
-// needs, whose image may come from another chapter) the image is one of OptionalImages instead.
+// needs, whose image may come from another chapter) the image is one of OptionalImages instead and
+// its requests go to OptionalMemory and OptionalCPU.
 const SpawnsAnnotation = "mlops-series.io/spawns"
 
 // Measure reads a multi-document manifest and sums the requests of its workloads. Jobs count too
@@ -124,8 +135,10 @@ func Measure(manifest string) (Footprint, error) {
 				return f, fmt.Errorf("measure manifest: %s %s: annotation %s: want JSON {image, cpu, memory, memoryLimit, optional}, got %q",
 					u.GetKind(), u.GetName(), SpawnsAnnotation, spec)
 			}
+			cpu, mem := &f.CPU, &f.Memory
 			if sp.Optional {
 				optional[sp.Image] = true
+				cpu, mem = &f.OptionalCPU, &f.OptionalMemory
 			} else {
 				images[sp.Image] = true
 			}
@@ -133,7 +146,7 @@ func Measure(manifest string) (Footprint, error) {
 			for _, q := range []struct {
 				sum *resource.Quantity
 				v   string
-			}{{&f.CPU, sp.CPU}, {&f.Memory, sp.Memory}, {&f.MemoryLimit, sp.MemoryLimit}} {
+			}{{cpu, sp.CPU}, {mem, sp.Memory}, {&f.MemoryLimit, sp.MemoryLimit}} {
 				if q.v == "" {
 					continue
 				}

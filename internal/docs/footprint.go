@@ -88,7 +88,17 @@ func renderFootprint(b *strings.Builder, rows []FootprintRow, t texts) {
 		if !r.Within() {
 			ok = "✗"
 		}
-		fmt.Fprintf(b, "| %s | %d | %d | %d | %d | %s %d |\n", name, r.Own.MiB(), r.Own.MilliCPU(),
-			r.Closure.MiB(), r.Closure.MilliCPU(), ok, r.TargetMiB)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s %d |\n", name, withOptional(r.Own.MiB(), r.Own.OptionalMiB()),
+			withOptional(r.Own.MilliCPU(), r.Own.OptionalCPU.MilliValue()),
+			withOptional(r.Closure.MiB(), r.Closure.OptionalMiB()), withOptional(r.Closure.MilliCPU(), r.Closure.OptionalCPU.MilliValue()),
+			ok, r.TargetMiB)
 	}
+}
+
+// withOptional is n, followed by " (+opt)" when optional spawned pods add opt while a run lasts.
+func withOptional(n, opt int64) string {
+	if opt == 0 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d (+%d)", n, opt)
 }

@@ -130,12 +130,14 @@ func (p *chapterPage) renderDeploys(b *strings.Builder, t texts) {
 			}
 			images = strings.Join(imgs, "<br>")
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | %d | %s |\n", chapterCell, cell(r.info.Name), cell(r.info.Chart),
-			cell(r.info.Version), cell(r.info.Namespace), r.info.Footprint.MiB(), r.info.Footprint.MilliCPU(), images)
+		f := r.info.Footprint
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", chapterCell, cell(r.info.Name), cell(r.info.Chart),
+			cell(r.info.Version), cell(r.info.Namespace), withOptional(f.MiB(), f.OptionalMiB()),
+			withOptional(f.MilliCPU(), f.OptionalCPU.MilliValue()), images)
 	}
 	total := p.total()
-	fmt.Fprintf(b, "| **%s** | %s | | | | **%d** | **%d** | %s |\n", t.total, t.components(len(p.rows)),
-		total.MiB(), total.MilliCPU(), t.images(len(total.Images)))
+	fmt.Fprintf(b, "| **%s** | %s | | | | **%s** | **%s** | %s |\n", t.total, t.components(len(p.rows)),
+		withOptional(total.MiB(), total.OptionalMiB()), withOptional(total.MilliCPU(), total.OptionalCPU.MilliValue()), t.images(len(total.Images)))
 }
 
 // renderDiagram draws the chapter's components, a subgraph per namespace, the dependsOn edges, and

@@ -95,7 +95,8 @@ func textsFor(lang string) texts {
 			indexHeader:    "| 장 | 제목 | 도구 | 본문 |\n|--:|---|---|---|",
 			footprintTitle: "리소스 요청량",
 			footprintIntro: "각 장이 클러스터에 요청하는 메모리(MiB)와 CPU(m)입니다. `mlops-series render` 로 렌더링한 매니페스트에서 " +
-				"계산하며(`mlops-series footprint` 로도 볼 수 있습니다), 선행 장까지 포함한 합계가 목표(MiB) 이내인지 표시합니다.",
+				"계산하며(`mlops-series footprint` 로도 볼 수 있습니다), 선행 장까지 포함한 합계가 목표(MiB) 이내인지 표시합니다. " +
+				"괄호 안의 (+N) 은 독자가 시작한 실행이 잠시 더하는 파드(5장 학습 파드 등)의 요청량으로, 목표 비교에는 넣지 않습니다.",
 			footprintHeader: "| 장 | 메모리 | CPU | 선행 장 포함 메모리 | 선행 장 포함 CPU | 목표 |\n|---|--:|--:|--:|--:|---|",
 			footprintCore:   "핵심 네 장 함께",
 			infraTitle:      "인프라를 코드로 만들기",
@@ -195,7 +196,8 @@ func textsFor(lang string) texts {
 		footprintTitle: "Footprint",
 		footprintIntro: "Memory (MiB) and CPU (m) each chapter requests from the cluster, measured from the manifests " +
 			"`mlops-series render` prints (also shown by `mlops-series footprint`), with and without the chapters it " +
-			"requires, against the target (MiB).",
+			"requires, against the target (MiB). A (+N) is what a pod a run you start adds while it lasts (chapter 5's " +
+			"training pod); it is not compared with the target.",
 		footprintHeader: "| Chapter | Memory | CPU | Memory with requires | CPU with requires | Target |\n|---|--:|--:|--:|--:|---|",
 		footprintCore:   "core chapters together",
 		infraTitle:      "Building the lab as code",
