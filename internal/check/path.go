@@ -182,26 +182,9 @@ func (p Path) features(ctx context.Context, hc *http.Client, _ *pathState) (stri
 	if err != nil {
 		return "", err
 	}
-	ids := make([]int, PathRows)
-	for i := range ids {
-		ids[i] = i
-	}
-	refs := make([]string, len(PathFeatures))
-	for i, f := range PathFeatures {
-		refs[i] = PathFeatureView + ":" + f
-	}
-	var resp feastResponse
-	if err := c.do(ctx, "get online features", http.MethodPost, feastOnlinePath, "", map[string]any{
-		"features": refs, "entities": map[string][]int{PathJoinKey: ids}, "full_feature_names": true,
-	}, &resp); err != nil {
-		if apiStatus(err) == http.StatusNotFound {
-			return "", fmt.Errorf("%w (is the feature view %s in chapter 8's feature repository? `mlops-series up chapter-8` applies it)", err, PathFeatureView)
-		}
+	resp, column, err := irisFeatures(ctx, c)
+	if err != nil {
 		return "", err
-	}
-	column := map[string]int{}
-	for i, n := range resp.Metadata.FeatureNames {
-		column[n] = i
 	}
 	species := map[string]int{}
 	for _, f := range PathFeatures {
@@ -225,6 +208,33 @@ func (p Path) features(ctx context.Context, hc *http.Client, _ *pathState) (stri
 	}
 	return fmt.Sprintf("Feast at %s: %d irises × %d features PRESENT (species 0/1/2: %d/%d/%d)",
 		c.redacted, PathRows, len(PathFeatures), species["0"], species["1"], species["2"]), nil
+}
+
+// irisFeatures asks the feature server for every feature of every iris (full feature names) and
+// returns the answer with the index of each column by name (Feast does not keep the asked order).
+func irisFeatures(ctx context.Context, c *apiClient) (feastResponse, map[string]int, error) {
+	ids := make([]int, PathRows)
+	for i := range ids {
+		ids[i] = i
+	}
+	refs := make([]string, len(PathFeatures))
+	for i, f := range PathFeatures {
+		refs[i] = PathFeatureView + ":" + f
+	}
+	var resp feastResponse
+	if err := c.do(ctx, "get online features", http.MethodPost, feastOnlinePath, "", map[string]any{
+		"features": refs, "entities": map[string][]int{PathJoinKey: ids}, "full_feature_names": true,
+	}, &resp); err != nil {
+		if apiStatus(err) == http.StatusNotFound {
+			err = fmt.Errorf("%w (is the feature view %s in chapter 8's feature repository? `mlops-series up chapter-8` applies it)", err, PathFeatureView)
+		}
+		return resp, nil, err
+	}
+	column := map[string]int{}
+	for i, n := range resp.Metadata.FeatureNames {
+		column[n] = i
+	}
+	return resp, column, nil
 }
 
 // pipeline notes the champion before the run, then triggers the DAG and waits for its success.

@@ -100,23 +100,9 @@ func irisFeaturesPayload(t *testing.T, ctx context.Context, hc *http.Client, bas
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := make([]int, PathRows)
-	for i := range ids {
-		ids[i] = i
-	}
-	refs := make([]string, len(PathFeatures))
-	for i, f := range PathFeatures {
-		refs[i] = PathFeatureView + ":" + f
-	}
-	var resp feastResponse
-	if err := c.do(ctx, "features", http.MethodPost, feastOnlinePath, "", map[string]any{
-		"features": refs, "entities": map[string][]int{PathJoinKey: ids}, "full_feature_names": true,
-	}, &resp); err != nil {
+	resp, col, err := irisFeatures(ctx, c)
+	if err != nil {
 		t.Fatal(err)
-	}
-	col := map[string]int{}
-	for i, n := range resp.Metadata.FeatureNames {
-		col[n] = i
 	}
 	measurements := PathFeatures[:4]
 	rows := make([][]any, PathRows)
