@@ -7,7 +7,12 @@ if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   user="${POSTGRES_USER:-postgres}" db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"
   mkdir -p "$PGDATA"; chmod 0700 "$PGDATA"
   pwfile="$(mktemp)"; printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
-  initdb -D "$PGDATA" -U "$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  # UTF8, as upstream's image (LANG=en_US.utf8): without it initdb picks SQL_ASCII from the C
+  # locale, and a client writing non-ASCII text (Airflow storing a DAG's description with "→")
+  # fails. Alpine has no collation locales, so the collation is C there too.
+  # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments, as upstream reads it
+  initdb -D "$PGDATA" -U "$user" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C ${POSTGRES_INITDB_ARGS:-} >/dev/null
   rm -f "$pwfile"
   printf "listen_addresses = '*'\n" >> "$PGDATA/postgresql.conf"
   printf 'host all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
