@@ -505,7 +505,7 @@ func airflowLogLinesOf(content json.RawMessage) []string {
 		}
 		lines = append(lines, line)
 		for _, e := range rec.ErrorDetail {
-			lines = append(lines, "    "+e.ExcType+": "+e.ExcValue)
+			lines = append(lines, "    "+e.ExcType+": "+airflowFirstLine(e.ExcValue))
 		}
 	}
 	return lines
@@ -531,4 +531,15 @@ func airflowRunID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
 	return airflowRunPrefix + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+}
+
+// airflowFirstLine is an exception's message cut to its first line: some carry a whole object after
+// it (the KubernetesPodOperator's failure prints the pod, hundreds of lines), which would bury the
+// log lines the tail is for.
+func airflowFirstLine(msg string) string {
+	first, rest, ok := strings.Cut(strings.TrimSpace(msg), "\n")
+	if !ok {
+		return first
+	}
+	return fmt.Sprintf("%s (… %d more lines)", first, strings.Count(rest, "\n")+1)
 }

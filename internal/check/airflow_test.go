@@ -310,3 +310,25 @@ func TestAirflowDAGRunUnhealthyScheduler(t *testing.T) {
 		t.Error("logged in despite the unhealthy scheduler")
 	}
 }
+
+// A task's log from Airflow 3's API: structured records; an exception's message is cut to its
+// first line (the KubernetesPodOperator's carries the whole pod after it).
+func TestAirflowLogLinesOf(t *testing.T) {
+	content := json.RawMessage(`[
+		{"event": "::group::Log message source details"}, {"event": "read from /opt/airflow/logs"}, {"event": "::endgroup::"},
+		{"event": "Pod phase: Pending", "level": "info"},
+		{"event": "Task failed with exception", "level": "error", "error_detail": [
+			{"exc_type": "AirflowException", "exc_value": "Pod iris-training-x returned a failure.\nremote_pod: {'api_version': None,\n 'kind': None}"},
+			{"exc_type": "PodLaunchTimeoutException", "exc_value": "Pod took too long to be scheduled"}]}
+	]`)
+	got := strings.Join(airflowLogLinesOf(content), "\n")
+	want := "[info] Pod phase: Pending\n[error] Task failed with exception\n" +
+		"    AirflowException: Pod iris-training-x returned a failure. (… 2 more lines)\n" +
+		"    PodLaunchTimeoutException: Pod took too long to be scheduled"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if got := airflowLogLinesOf(json.RawMessage(`"a\nb\n"`)); strings.Join(got, "|") != "a|b" {
+		t.Errorf("string content: %q", got)
+	}
+}

@@ -355,7 +355,7 @@ def test_train_register_is_the_training_pod() -> None:
     spec = pod.spec
     (container,) = spec.containers
     assert container.image == "mlops-series.local/serving:0.1.0"
-    assert container.resources.requests == {"cpu": "100m", "memory": "256Mi"}
+    assert container.resources.requests == {"cpu": "25m", "memory": "256Mi"}
     assert container.resources.limits == {"cpu": "1", "memory": "1Gi"}
     assert (spec.security_context.run_as_user, spec.security_context.run_as_non_root) == (10001, True)
     assert container.security_context.read_only_root_filesystem is True
