@@ -136,12 +136,17 @@ func (e *Env) downChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.
 	}
 	for _, c := range comps {
 		st := e.UI.Start(e.UI.T(i18n.UninstallStart, c.Name, c.Namespace))
+		claims, err := helm.PVCs(ctx, c.Namespace, c.Name)
+		if err != nil {
+			st.Fail(e.UI.T(i18n.VolumesFailed, c.Name), "")
+			return err
+		}
 		had, err := helm.Uninstall(ctx, c.Namespace, c.Name, timeout)
 		if err != nil {
 			st.Fail(e.UI.T(i18n.UninstallFailed, c.Name), "")
 			return err
 		}
-		n, err := helm.DeletePVCs(ctx, c.Namespace, c.Name)
+		n, err := helm.DeletePVCs(ctx, c.Namespace, c.Name, claims)
 		if err != nil {
 			st.Fail(e.UI.T(i18n.VolumesFailed, c.Name), "")
 			return err

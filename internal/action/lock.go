@@ -241,9 +241,22 @@ func (l *heldLock) release(ctx context.Context) {
 	l.mu.Lock()
 	uid, rv := l.lease.UID, l.lease.ResourceVersion
 	l.mu.Unlock()
-	// The preconditions leave a lease another run has taken over since.
-	_ = l.cs.CoordinationV1().Leases(LockNamespace).Delete(ctx, LockName,
-		metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	leases := l.cs.CoordinationV1().Leases(LockNamespace)
+	for range 5 {
+		// The preconditions leave a lease another run has taken over since.
+		err := leases.Delete(ctx, LockName,
+			metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		if !apierrors.IsConflict(err) {
+			return
+		}
+		// A renewal cut short by the cancel may still have been written, with a resource version
+		// this run never saw: the lease is ours still if it carries this run's token.
+		cur, err := leases.Get(ctx, LockName, metav1.GetOptions{})
+		if err != nil || cur.Annotations[lockAnnToken] != l.token {
+			return
+		}
+		uid, rv = cur.UID, cur.ResourceVersion
+	}
 }
 
 // stepper is a progress step that may not have started.

@@ -218,6 +218,25 @@ func TestClusterLockOnControlPlane(t *testing.T) {
 		}
 	})
 
+	t.Run("unlock removes the lease when a renewal it did not see went through", func(t *testing.T) {
+		// The renewal cut short by unlock's cancel can still be written by the API server (seen under
+		// load in CI): the lease then has a resource version this run never read.
+		e := newCPEnv(t, tenv)
+		_, unlock, err := e.lockCluster(ctx, cs, "up chapter-6", LockOptions{Duration: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := getLease(t, cs)
+		l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+		if _, err := cs.CoordinationV1().Leases(LockNamespace).Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		unlock()
+		if _, held := getLease(t, cs); held {
+			t.Error("unlock left its own lease after an unseen renewal")
+		}
+	})
+
 	e := newCPEnv(t, tenv)
 	if err := e.Down(ctx, "chapter-6", DownOptions{Timeout: 2 * time.Minute}); err != nil {
 		t.Fatalf("down: %v\n%s", err, e.out)

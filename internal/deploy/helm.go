@@ -257,21 +257,40 @@ func (h *Helm) Uninstall(ctx context.Context, namespace, name string, timeout ti
 	return true, nil
 }
 
-// DeletePVCs deletes the PersistentVolumeClaims of a release (StatefulSet claims outlive Helm).
-func (h *Helm) DeletePVCs(ctx context.Context, namespace, name string) (int, error) {
-	pvcs := h.CS.CoreV1().PersistentVolumeClaims(namespace)
-	list, err := pvcs.List(ctx, metav1.ListOptions{LabelSelector: InstanceLabel + "=" + name})
+// PVCs names the PersistentVolumeClaims of a release.
+func (h *Helm) PVCs(ctx context.Context, namespace, name string) ([]string, error) {
+	list, err := h.CS.CoreV1().PersistentVolumeClaims(namespace).List(ctx, metav1.ListOptions{LabelSelector: InstanceLabel + "=" + name})
 	if err != nil {
-		return 0, fmt.Errorf("list PVCs of %s/%s: %w", namespace, name, err)
+		return nil, fmt.Errorf("list PVCs of %s/%s: %w", namespace, name, err)
 	}
-	n := 0
+	names := make([]string, 0, len(list.Items))
 	for _, p := range list.Items {
-		if err := pvcs.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return n, fmt.Errorf("delete PVC %s/%s: %w", namespace, p.Name, err)
-		}
-		n++
+		names = append(names, p.Name)
 	}
-	return n, nil
+	return names, nil
+}
+
+// DeletePVCs deletes the PersistentVolumeClaims of a release (StatefulSet claims outlive Helm,
+// unless their retention policy has the StatefulSet controller delete them). It returns how many
+// claims are gone or going: those it deleted and those of before (names from PVCs before the
+// uninstall) that the controller deleted first, so the count does not depend on who was quicker.
+func (h *Helm) DeletePVCs(ctx context.Context, namespace, name string, before []string) (int, error) {
+	pvcs := h.CS.CoreV1().PersistentVolumeClaims(namespace)
+	now, err := h.PVCs(ctx, namespace, name)
+	if err != nil {
+		return 0, err
+	}
+	gone := map[string]bool{}
+	for _, n := range before {
+		gone[n] = true
+	}
+	for _, n := range now {
+		if err := pvcs.Delete(ctx, n, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return len(gone), fmt.Errorf("delete PVC %s/%s: %w", namespace, n, err)
+		}
+		gone[n] = true
+	}
+	return len(gone), nil
 }
 
 // DeleteNamespace deletes a namespace and waits until it is gone, up to timeout.
