@@ -234,7 +234,13 @@ func fakeNodeTool(tool, state string, args []string) int {
 	case tool == "containerd" && slices.Equal(args, []string{"config", "dump"}):
 		fmt.Println("version = 3\n[plugins.'io.containerd.cri.v1.images']\nsnapshotter = 'overlayfs'")
 		return 0
+	case tool == "ctr" && slices.Equal(args, []string{"images", "import", "--help"}):
+		fmt.Println("   --local    Run import locally rather than through transfer API (default: false)")
+		return 0
 	case tool == "ctr" && slices.Contains(args, "import") && slices.Contains(args, "--snapshotter=overlayfs") && args[len(args)-1] == "-":
+		if !slices.Contains(args, "--local") {
+			return fail("ctr: import without --local, which this ctr has: %v", args)
+		}
 		// Read a docker-save archive: hash every file, then map manifest.json's configs to tags.
 		sums := map[string]string{}
 		var manifest []struct {
@@ -376,5 +382,27 @@ func TestSaveLoadPull(t *testing.T) {
 	err = eng.Pull(ctx, "mlops-series.invalid/absent:1", &progress)
 	if err == nil || !strings.Contains(err.Error(), "docker pull") {
 		t.Errorf("Pull = %v", err)
+	}
+}
+
+func TestParseSnapshotter(t *testing.T) {
+	for _, c := range []struct{ name, config, want, err string }{
+		{"containerd 2 (config version 3)", "version = 3\n[plugins.'io.containerd.cri.v1.images']\nsnapshotter = 'native'\n", "native", ""},
+		{"containerd 2.2 (config version 4)", "version = 4\n[plugins]\n  [plugins.'io.containerd.cri.v1.images']\n    snapshotter = 'overlayfs'\n", "overlayfs", ""},
+		{"containerd 1.7 (config version 2)", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd]\nsnapshotter = \"fuse-overlayfs\"\n", "fuse-overlayfs", ""},
+		{"unknown version", "version = 9\n", "", "only versions 2, 3 and 4"},
+		{"no snapshotter", "version = 3\n[plugins.'io.containerd.cri.v1.images']\n", "", "no snapshotter at plugins.io.containerd.cri.v1.images.snapshotter"},
+		{"not TOML", "version = = 3", "", "read containerd config"},
+	} {
+		got, err := parseSnapshotter(c.config)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.name, got, err, c.want)
+		}
 	}
 }
