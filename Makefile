@@ -93,8 +93,10 @@ kind-images:
 	bash hack/kind/build-images.sh
 
 # The real-container layer: the CLI brings chapters up on a kind cluster it creates (internal/kindtest).
+# It runs a copy of the CLI: `make test` runs docs-check beside it, whose build rewrites $(BIN).
 kind-test: build kind-images
-	MLOPS_BIN=$(CURDIR)/$(BIN) go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
+	cp $(BIN) $(BIN)-kindtest
+	MLOPS_BIN=$(CURDIR)/$(BIN)-kindtest go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
 
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
@@ -102,11 +104,16 @@ kind-test: build kind-images
 # real-container layer, which mostly waits on pods and images, runs beside the others: two jobs at
 # a time, each target's output kept together (--output-sync). kind-test is named first so that make
 # starts it (the longest) first, and the other layers follow one by one on the second job.
+# test-layers runs its targets one by one (-j1) in a make of its own, which holds one of the two
+# job slots: with the layers as plain prerequisites, make filled both slots with them and the
+# real-container layer, the longest, waited about 10 minutes for one.
 test: deps
+	$(MAKE) --no-print-directory build kind-images
 	$(MAKE) --no-print-directory -j2 --output-sync=target kind-test test-layers
 
 .PHONY: test-layers
-test-layers: lint vuln actionlint docs-check integration pytest
+test-layers:
+	$(MAKE) --no-print-directory -j1 lint vuln actionlint docs-check integration pytest
 
 clean:
 	rm -rf bin
