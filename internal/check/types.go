@@ -26,6 +26,7 @@ const (
 	TypeLoad                = "load"
 	TypeJupyterHubKernel    = "jupyterhub-kernel"
 	TypeTensorBoardScalars  = "tensorboard-scalars"
+	TypeJenkinsJob          = "jenkins-job"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -175,6 +176,16 @@ func Builtin() Types {
 		TypeTensorBoardScalars: {
 			CheckType: series.CheckType{Endpoint: true, Required: []string{TensorBoardParamRun, TensorBoardParamTags}},
 			Run:       func(ctx context.Context, _ *Runner, in Input) (string, error) { return runTensorBoardScalars(ctx, in) },
+		},
+		TypeJenkinsJob: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{"job"}, Optional: credentialParams},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				user, pass, err := r.credentials(ctx, in.Chapter, in.Check, "admin")
+				if err != nil {
+					return "", err
+				}
+				return JenkinsJob{Job: in.Check.Params["job"], User: user, Password: pass}.Run(ctx, in.HTTP, in.Base)
+			},
 		},
 		TypeGrafanaDatasource: {
 			CheckType: series.CheckType{Endpoint: true, Required: []string{"datasource"}, Optional: credentialParams},

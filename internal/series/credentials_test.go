@@ -78,6 +78,7 @@ func TestRealCredentials(t *testing.T) {
 	}{
 		{"chapter-10", "grafana", Credentials{Secret: "grafana-admin", UsernameKey: "user", PasswordKey: "password"}},
 		{"chapter-5", "airflow", Credentials{Secret: "airflow-admin", UsernameKey: "username", PasswordKey: "password"}},
+		{"chapter-4", "jenkins", Credentials{Secret: "jenkins-admin", UsernameKey: "user", PasswordKey: "password"}},
 	} {
 		comp, ok := lib.Chapters[tt.chapter].Component(tt.component)
 		if !ok || comp.Credentials == nil || *comp.Credentials != tt.want {
