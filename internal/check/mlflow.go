@@ -101,6 +101,35 @@ func (c *mlflowClient) get(ctx context.Context, step, endpoint string, q url.Val
 	return err
 }
 
+// mlflowVersion is a model version as MLflow's REST API returns it.
+type mlflowVersion struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	RunID   string `json:"run_id"`
+	Tags    []struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	} `json:"tags"`
+}
+
+func (v mlflowVersion) tag(k string) string {
+	for _, t := range v.Tags {
+		if t.Key == k {
+			return t.Value
+		}
+	}
+	return ""
+}
+
+// aliasVersion is the version a registered model's alias points at.
+func (c *mlflowClient) aliasVersion(ctx context.Context, model, alias string) (mlflowVersion, error) {
+	var out struct {
+		ModelVersion mlflowVersion `json:"model_version"`
+	}
+	err := c.get(ctx, "alias "+model+"@"+alias, "/registered-models/alias", url.Values{"name": {model}, "alias": {alias}}, &out)
+	return out.ModelVersion, err
+}
+
 // mlflowRoundTrip holds what one round trip created, for the cleanup.
 type mlflowRoundTrip struct {
 	c    *mlflowClient

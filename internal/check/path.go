@@ -262,26 +262,6 @@ func (p Path) pipeline(ctx context.Context, hc *http.Client, st *pathState) (str
 	return summary, err
 }
 
-// mlflowVersion is a model version as MLflow's REST API returns it.
-type mlflowVersion struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	RunID   string `json:"run_id"`
-	Tags    []struct {
-		Key   string `json:"key"`
-		Value string `json:"value"`
-	} `json:"tags"`
-}
-
-func (v mlflowVersion) tag(k string) string {
-	for _, t := range v.Tags {
-		if t.Key == k {
-			return t.Value
-		}
-	}
-	return ""
-}
-
 func (p Path) registryClient(hc *http.Client) (*mlflowClient, error) {
 	base, err := p.url("registry")
 	if err != nil {
@@ -308,11 +288,7 @@ func (p Path) modelAlias() (string, string) {
 // champion is the version the alias points at.
 func (p Path) champion(ctx context.Context, reg *mlflowClient) (mlflowVersion, error) {
 	model, alias := p.modelAlias()
-	var out struct {
-		ModelVersion mlflowVersion `json:"model_version"`
-	}
-	err := reg.get(ctx, "alias "+model+"@"+alias, "/registered-models/alias", url.Values{"name": {model}, "alias": {alias}}, &out)
-	return out.ModelVersion, err
+	return reg.aliasVersion(ctx, model, alias)
 }
 
 // registry requires the champion to be the version the DAG run registered: tagged with its run id,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,16 +125,11 @@ func (p Predict) once(ctx context.Context, app *apiClient, reg *mlflowClient) (s
 		if model == "" || alias == "" {
 			return "", fmt.Errorf("predict: GET %s names no model and alias: set the check's model (NAME@ALIAS) to compare with the registry", ready)
 		}
-		var out struct {
-			ModelVersion struct {
-				Version string `json:"version"`
-			} `json:"model_version"`
-		}
-		q := url.Values{"name": {model}, "alias": {alias}}
-		if err := reg.get(ctx, "alias of "+model, "/registered-models/alias", q, &out); err != nil {
+		v, err := reg.aliasVersion(ctx, model, alias)
+		if err != nil {
 			return "", fmt.Errorf("predict: %s@%s in the registry: %w", model, alias, err)
 		}
-		want = out.ModelVersion.Version
+		want = v.Version
 	}
 	path := p.Path
 	if path == "" {
