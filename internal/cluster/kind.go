@@ -320,6 +320,26 @@ func ReadMarker(ctx context.Context, c *Cluster) (*Marker, error) {
 	return &Marker{Provisioner: Provider(cm.Data["provisioner"]), CreatedAt: cm.Data["createdAt"]}, nil
 }
 
+// Disposable is a provisioner whose Delete removes everything on the cluster with it, so that
+// `down --all` need not uninstall the chapters first.
+type Disposable interface {
+	// Disposable says whether Delete would delete c (and all it holds).
+	Disposable(ctx context.Context, c *Cluster) (bool, error)
+}
+
+// Disposable: the kind node is deleted with its volumes (the releases' data lives in the node's
+// local-path volumes), when the marker says the kind library of this tool created the cluster.
+func (k *Kind) Disposable(ctx context.Context, c *Cluster) (bool, error) {
+	marker, err := ReadMarker(ctx, c)
+	if errors.Is(err, ErrNotCreated) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return marker.Provisioner != ProviderTerraform, nil
+}
+
 // Delete deletes the kind cluster, but only when the marker says this tool created it.
 func (k *Kind) Delete(ctx context.Context) error {
 	c, err := k.Connect(ctx)

@@ -137,3 +137,24 @@ func TestReadMarker(t *testing.T) {
 		t.Fatalf("ReadMarker = %+v, %v", m, err)
 	}
 }
+
+// down --all deletes a kind cluster without uninstalling first only when the kind library of this
+// tool created it: no marker (someone else's cluster) or Terraform's marker (its state would go
+// stale) says no. Client-go's fake clientset holds the marker: this reads one ConfigMap.
+func TestKindDisposable(t *testing.T) {
+	ctx := context.Background()
+	k := &Kind{}
+	var _ Disposable = k
+	for _, p := range []Provider{"", ProviderTerraform, ProviderKind} {
+		c := &Cluster{Name: "lab", CS: fake.NewClientset()}
+		if p != "" {
+			if err := mark(ctx, c, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := k.Disposable(ctx, c)
+		if err != nil || got != (p == ProviderKind) {
+			t.Errorf("marker %q: Disposable = %v, %v; want %v", p, got, err, p == ProviderKind)
+		}
+	}
+}

@@ -91,6 +91,7 @@ const (
 	ClusterKept
 	ClusterDeleted
 	Removing
+	RemovedWithCluster
 	UninstallStart
 	UninstallFailed
 	VolumesFailed
@@ -290,6 +291,7 @@ var catalog = [numKeys]Msg{
 	ClusterKept:          {Ko: "%s 삭제 실패", En: "%s kept"},
 	ClusterDeleted:       {Ko: "%s 삭제 완료 (mlops-series 가 만든 클러스터)", En: "%s deleted (it was created by mlops-series)"},
 	Removing:             {Ko: "%s 제거\n", En: "removing %s\n"},
+	RemovedWithCluster:   {Ko: "%s: 클러스터와 함께 제거됩니다 (mlops-series 가 만든 kind 노드를 지우면 릴리스, 볼륨, 네임스페이스도 함께 지워지므로 하나씩 제거하지 않습니다)\n", En: "%s: removed with the cluster (mlops-series created the kind node, and deleting it removes the releases, volumes and namespaces too, so they are not uninstalled one by one)\n"},
 	UninstallStart:       {Ko: "%s 제거 (네임스페이스 %s)", En: "uninstall %s (namespace %s)"},
 	UninstallFailed:      {Ko: "%s 제거 실패", En: "uninstall %s failed"},
 	VolumesFailed:        {Ko: "%s 의 볼륨 삭제 실패", En: "delete volumes of %s failed"},
