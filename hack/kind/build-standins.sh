@@ -28,6 +28,8 @@ declare -A match=(
 )
 all=(postgres redis pushgateway statsd-exporter grafana mlflow mlflow-previous feast airflow prometheus)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
+# mlflow-previous is built on the pinned mlflow stand-in: that one first.
+if [[ " ${names[*]} " == *" mlflow-previous "* && " ${names[*]} " != *" mlflow "* ]]; then names=(mlflow "${names[@]}"); fi
 
 for n in "${names[@]}"; do
   if [ -f "$here/standins/$n/ref" ]; then
@@ -38,8 +40,14 @@ for n in "${names[@]}"; do
   fi
   # The engine names docker.io images without the registry.
   short="${ref#docker.io/}"; short="${short#library/}"
-  # The stand-in's inputs (its folder, the reference it stands in for): a change rebuilds it.
-  inputs="$( { echo "$ref"; tar -C "$here/standins/$n" --sort=name --mtime=@0 --owner=0 --group=0 -c . ; } | sha256sum | cut -c1-16)"
+  # The stand-in's inputs (its folder, the reference it stands in for, the image it is built on
+  # when that is another stand-in): a change rebuilds it.
+  base=""
+  if [ "$n" == mlflow-previous ]; then
+    base="$(ref_of "${match[mlflow]}")"; base="${base#docker.io/}"
+    docker image inspect "$base" >/dev/null 2>&1 || { log "mlflow-previous is built on $base: build-standins.sh mlflow first"; exit 1; }
+  fi
+  inputs="$( { echo "$ref"; [ -z "$base" ] || docker image inspect -f '{{.Id}}' "$base"; tar -C "$here/standins/$n" --sort=name --mtime=@0 --owner=0 --group=0 -c . ; } | sha256sum | cut -c1-16)"
   if built_from "$short" "$inputs"; then continue; fi
   if [ -f "$sdir/$n.tar" ] && [ "$(cat "$sdir/$n.inputs" 2>/dev/null)" == "$inputs" ]; then
     docker load -i "$sdir/$n.tar" >/dev/null && continue
@@ -53,7 +61,7 @@ for n in "${names[@]}"; do
       cp /etc/ssl/certs/ca-certificates.crt "$ctx/" ;;&
     mlflow-previous)
       # ghcr.io/mlflow/mlflow:vX.Y.Z-full -> X.Y.Z
-      v="${ref##*:v}"; bargs+=(--build-arg "MLFLOW_VERSION=${v%%-*}") ;;
+      v="${ref##*:v}"; bargs+=(--build-arg "MLFLOW_VERSION=${v%%-*}" --build-arg "BASE=$base") ;;
     postgres|redis|pushgateway)
       ensure_rootfs trixie-node ;;
     statsd-exporter|prometheus)

@@ -372,9 +372,57 @@ func TestChaptersOnKind(t *testing.T) {
 		}
 	})
 
+	// The images of the next chapters go into the node in the background while the foreground
+	// upgrades chapter 6 and brings chapters up (importing is mostly the node's containerd writing
+	// files; the ups mostly wait on pods), one chapter after another so that an up never loads what
+	// the background is loading: `images load` for chapters 5, 8 and 10; then chapters 7 and 3 run images of the
+	// series' own, built as a reader builds them (images build, which loads them too), on the
+	// Python base built here (no registry serves python:3.11-slim-bookworm here) with the
+	// machine's CA bundle for pip. Neither verb takes the cluster lock.
+	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3"}
+	built := map[string]chan int{}
+	for _, id := range order {
+		built[id] = make(chan int, 1)
+	}
+	buildsDone := make(chan struct{})
+	started := false
+	// A test that stops early waits for the background before its cleanup deletes the cluster (and
+	// before it ends: a goroutine must not log after its test).
+	t.Cleanup(func() {
+		if started {
+			<-buildsDone
+		}
+	})
+	background := func() {
+		defer close(buildsDone)
+		for _, id := range order {
+			start := time.Now()
+			args := []string{"images", "load", id}
+			if id == "chapter-7" || id == "chapter-3" {
+				args = []string{"images", "build", id,
+					"--build-arg", "BASE=mlops-series.local/rootfs:py-bookworm", "--ca-file", "/etc/ssl/certs/ca-certificates.crt"}
+			}
+			out, code := e.run(45*time.Minute, args...)
+			t.Logf("TIMING %s %s %s (exit %d, in the background)\n%s", args[0], args[1]+" "+id, time.Since(start).Round(100*time.Millisecond), code, tail(out, 6))
+			built[id] <- code
+		}
+	}
+	waitBuilt := func(id string) {
+		t.Helper()
+		start := time.Now()
+		if code := <-built[id]; code != 0 {
+			t.Fatalf("mlops-series images load/build %s: exit %d", id, code)
+		}
+		t.Logf("TIMING waited %s for the images of %s", time.Since(start).Round(100*time.Millisecond), id)
+	}
+
 	// The cluster is created with chapter 6 on an older MLflow, which the next up upgrades to the
-	// pinned one on the same database (upgrade_test.go).
-	previousMLflow := e.mlflowUpgrade()
+	// pinned one on the same database (upgrade_test.go). The background starts once the cluster is
+	// there.
+	previousMLflow := e.mlflowUpgrade(func() {
+		started = true
+		go background()
+	})
 
 	before := e.revisions()
 	start := time.Now()
@@ -389,37 +437,14 @@ func TestChaptersOnKind(t *testing.T) {
 		}
 	}
 
-	// Chapters 7 and 3 run images of the series' own, built as a reader builds them (images
-	// build), on the Python base built here (no registry serves python:3.11-slim-bookworm here)
-	// with the machine's CA bundle for pip, and loaded into the node. images build takes no
-	// cluster lock, so it runs while chapters 5, 8 and 10 come up (loading is mostly I/O).
-	built := map[string]chan int{"chapter-7": make(chan int, 1), "chapter-3": make(chan int, 1)}
-	buildsDone := make(chan struct{})
-	// A test that stops early waits for the builds before its cleanup deletes the cluster (and
-	// before it ends: a goroutine must not log after its test).
-	t.Cleanup(func() { <-buildsDone })
-	go func() {
-		defer close(buildsDone)
-		for _, id := range []string{"chapter-7", "chapter-3"} {
-			start := time.Now()
-			out, code := e.run(45*time.Minute, "images", "build", id,
-				"--build-arg", "BASE=mlops-series.local/rootfs:py-bookworm", "--ca-file", "/etc/ssl/certs/ca-certificates.crt")
-			t.Logf("TIMING images build %s %s (exit %d, alongside the ups)\n%s", id, time.Since(start).Round(100*time.Millisecond), code, tail(out, 6))
-			built[id] <- code
-		}
-	}()
-	waitBuilt := func(id string) {
-		t.Helper()
-		start := time.Now()
-		if code := <-built[id]; code != 0 {
-			t.Fatalf("mlops-series images build %s: exit %d", id, code)
-		}
-		t.Logf("TIMING waited %s for images build %s", time.Since(start).Round(100*time.Millisecond), id)
-	}
-
 	for _, id := range []string{"chapter-5", "chapter-8", "chapter-10"} {
+		waitBuilt(id)
 		start = time.Now()
-		requireChecks(t, e.up(id))
+		out := e.up(id)
+		requireChecks(t, out)
+		if !strings.Contains(out, "images: loaded 0 of") {
+			t.Errorf("up %s loaded images the background had loaded:\n%s", id, out)
+		}
 		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
 	}
 
@@ -535,9 +560,20 @@ func TestChaptersOnKind(t *testing.T) {
 	if out, err := kubectl(t, "get", "namespace", "monitoring", "-o", "name"); err == nil && out != "" {
 		t.Errorf("namespace monitoring still exists after down chapter-10: %s", out)
 	}
-	e.must(10*time.Minute, "down", "--all")
+	start = time.Now()
+	out = e.must(10*time.Minute, "down", "--all")
+	t.Logf("TIMING down --all %s", time.Since(start).Round(100*time.Millisecond))
 	if exists(t) {
 		t.Fatal("down --all left the kind node container")
+	}
+	// The cluster the CLI created goes whole: no chapter is uninstalled one by one first.
+	for _, id := range []string{"chapter-5", "chapter-6", "chapter-7", "chapter-8", "chapter-3"} {
+		if !strings.Contains(out, id+": removed with the cluster") {
+			t.Errorf("down --all does not say %s goes with the cluster:\n%s", id, out)
+		}
+	}
+	if strings.Contains(out, "• uninstall") {
+		t.Errorf("down --all uninstalled releases of a cluster it then deleted:\n%s", out)
 	}
 
 	// A reader's second up after down --all: every image comes from the local engine.

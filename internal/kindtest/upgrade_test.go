@@ -186,7 +186,7 @@ print("kept: read by MLflow", mlflow.__version__, "what MLflow", writer, "wrote:
 
 // mlflowUpgrade is the first phase of TestChaptersOnKind: it creates the cluster with chapter 6 on
 // the older MLflow and leaves chapter 6 up on the pinned one. It returns the older MLflow version.
-func (e *env) mlflowUpgrade() string {
+func (e *env) mlflowUpgrade(clusterUp func()) string {
 	t := e.t
 	t.Helper()
 	previous, pinned := previousMLflow(t), pinnedMLflow(t)
@@ -206,6 +206,7 @@ func (e *env) mlflowUpgrade() string {
 	start := time.Now()
 	e.must(15*time.Minute, "up", "chapter-6", "--series", dir, "--kind-config", e.overlay, "--skip-checks")
 	t.Logf("TIMING up chapter-6 with MLflow %s (cluster created) %s", prevVersion, time.Since(start).Round(100*time.Millisecond))
+	clusterUp()
 	if v := mlflowPy(t, "import mlflow; print(mlflow.__version__)"); lastLine(v) != prevVersion {
 		t.Fatalf("the server runs MLflow %q, want %s", v, prevVersion)
 	}
