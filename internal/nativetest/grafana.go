@@ -25,20 +25,27 @@ type GrafanaRecording struct {
 // LoadGrafanaRecording reads internal/check/testdata/grafana/NAME.json.
 func LoadGrafanaRecording(t testing.TB, name string) GrafanaRecording {
 	t.Helper()
-	_, self, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(self), "..", "check", "testdata", "grafana", name+".json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r GrafanaRecording
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	path := loadRecording(t, "grafana", name, &r)
 	if r.Status == 0 || len(r.Body) == 0 {
 		t.Fatalf("%s: no status or body", path)
 	}
 	return r
+}
+
+// loadRecording decodes internal/check/testdata/TOOL/NAME.json into v and returns its path.
+func loadRecording(t testing.TB, tool, name string, v any) string {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(self), "..", "check", "testdata", tool, name+".json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return path
 }
 
 // GrafanaReplay serves /api/health (no login) with the recording named health, and the data

@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 )
@@ -31,16 +28,8 @@ type JenkinsRecording struct {
 // LoadJenkinsRecording reads internal/check/testdata/jenkins/NAME.json.
 func LoadJenkinsRecording(t testing.TB, name string) JenkinsRecording {
 	t.Helper()
-	_, self, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(self), "..", "check", "testdata", "jenkins", name+".json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var r JenkinsRecording
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	path := loadRecording(t, "jenkins", name, &r)
 	if r.Status == 0 || r.Headers["X-Jenkins"] == "" {
 		t.Fatalf("%s: no status or X-Jenkins header", path)
 	}
