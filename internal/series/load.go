@@ -67,7 +67,12 @@ func Load(fsys fs.FS, origin string, opts ...Option) (*Library, error) {
 		file := path.Join(e.Name(), SpecFile)
 		b, err := fs.ReadFile(fsys, file)
 		if errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("%s: missing %s", e.Name(), SpecFile))
+			// The folder of a chapter the TOC lists may come before its spec (examples written
+			// first): the chapter stays coming until its chapter.yaml is there. Any other chapter
+			// folder without a spec is a mistake (a typo in the name, a renamed chapter).
+			if !toc.listsFolder(e.Name()) {
+				errs = append(errs, fmt.Errorf("%s: missing %s (and series.yaml lists no chapter with this folder name)", e.Name(), SpecFile))
+			}
 			continue
 		}
 		if err != nil {
@@ -213,6 +218,19 @@ func (l *Library) valuesProblems(ch *Chapter) []problem {
 
 // ValuesDir is the folder of a chapter that holds its components' values files.
 const ValuesDir = "values"
+
+// listsFolder says whether the TOC lists a chapter whose folder is dir ("chapter-N-slug").
+func (s *Series) listsFolder(dir string) bool {
+	if s == nil {
+		return false
+	}
+	for _, e := range s.Chapters {
+		if fmt.Sprintf("chapter-%d-%s", e.Number, e.Slug) == dir {
+			return true
+		}
+	}
+	return false
+}
 
 // folderNumber reads N from a chapter folder name "chapter-N-slug".
 func folderNumber(dir string) (int, bool) {

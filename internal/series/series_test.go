@@ -156,8 +156,19 @@ func TestLoadRequires(t *testing.T) {
 			"chapter-2-wrong/chapter.yaml": chapterYAML(2, "b", ""),
 		}, nil, "folder name must be \"chapter-2-b\""},
 		{"missing spec", map[string]string{
-			"chapter-2-b/README.md": "x",
-		}, nil, "chapter-2-b: missing chapter.yaml"},
+			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", ""),
+			"chapter-4-d/README.md":    "x",
+		}, nil, "chapter-4-d: missing chapter.yaml (and series.yaml lists no chapter with this folder name)"},
+		{"misnamed folder without spec", map[string]string{
+			"chapter-2-b/chapter.yaml": chapterYAML(2, "b", ""),
+			"chapter-3-x/README.md":    "x",
+		}, nil, "chapter-3-x: missing chapter.yaml"},
+		// A listed chapter's folder with examples but no spec yet: the chapter is still coming.
+		{"spec not yet written", map[string]string{
+			"chapter-1-a/chapter.yaml":      chapterYAML(1, "a", ""),
+			"chapter-2-b/chapter.yaml":      chapterYAML(2, "b", "chapter-1"),
+			"chapter-3-c/examples/train.py": "x",
+		}, []string{"chapter-1", "chapter-2"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
