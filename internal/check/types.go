@@ -27,6 +27,7 @@ const (
 	TypeJupyterHubKernel    = "jupyterhub-kernel"
 	TypeTensorBoardScalars  = "tensorboard-scalars"
 	TypeJenkinsJob          = "jenkins-job"
+	TypeRayJob              = "ray-job"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -185,6 +186,22 @@ func Builtin() Types {
 					return "", err
 				}
 				return JenkinsJob{Job: in.Check.Params["job"], User: user, Password: pass}.Run(ctx, in.HTTP, in.Base)
+			},
+		},
+		TypeRayJob: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{RayParamEntrypoint}, Optional: []string{RayParamWorkers},
+				Validate: func(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+					if _, err := parseRayWorkers(ck.Params[RayParamWorkers]); err != nil {
+						return []series.FieldProblem{{Field: "params." + RayParamWorkers, Message: err.Error()}}
+					}
+					return nil
+				}},
+			Run: func(ctx context.Context, _ *Runner, in Input) (string, error) {
+				workers, err := parseRayWorkers(in.Check.Params[RayParamWorkers])
+				if err != nil {
+					return "", err
+				}
+				return RayJob{Entrypoint: in.Check.Params[RayParamEntrypoint], Workers: workers}.Run(ctx, in.HTTP, in.Base)
 			},
 		},
 		TypeGrafanaDatasource: {

@@ -53,6 +53,7 @@ func TestShortSkipsSlowLayers(t *testing.T) {
 		"debian tool":   func(tb testing.TB) { nativetest.DebianTool(tb, "prometheus") },
 		"mlflow server": func(tb testing.TB) { nativetest.MLflow(tb) },
 		"redis":         func(tb testing.TB) { nativetest.Redis(tb, "", t.TempDir()) },
+		"ray head":      func(tb testing.TB) { nativetest.Ray(tb) },
 	} {
 		if r := run(t, f); r.skipped == "" {
 			t.Errorf("%s under -short: not skipped (failed: %q)", name, r.failed)

@@ -1,0 +1,169 @@
+package nativetest
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// rayMarker is set in the environment of `ray start` with the head's temp folder as its value.
+// Every process of that Ray inherits it (GCS, raylet, dashboard, workers, job drivers, which run
+// with the head's environment), so that the cleanup finds the ones that left the process group.
+const rayMarker = "MLOPS_NATIVETEST_RAY"
+
+// RayHead is a native Ray head node: the embedded *Server is `ray start --head --block`, whose URL
+// is the dashboard (its Jobs REST API) on 127.0.0.1.
+type RayHead struct {
+	*Server
+	// Python is the venv's python: a job's entrypoint `python ...` runs it, because the head runs
+	// with the venv's bin first on PATH and jobs inherit the head's environment.
+	Python string
+	// TempDir is Ray's --temp-dir (session folders, logs of every Ray process).
+	TempDir string
+	// GCSAddress is the head's address for `ray.init(address=...)` and worker nodes.
+	GCSAddress string
+}
+
+// Ray starts a Ray head from the venv "ray" (hack/venvs/ray.txt) the way a laptop-sized RayCluster
+// head runs: 2 CPUs, a 100 MB object store, the dashboard with its job server on 127.0.0.1, usage
+// statistics off, and every port it listens on chosen free (so it does not collide with another
+// Ray on the machine). Its temp folder is a fresh one under the system's temp folder: Ray's unix
+// sockets live there, and their paths must stay short.
+//
+// Ray itself listens on all interfaces for its internal ports (GCS, raylet, object manager) and
+// replaces --node-ip-address=127.0.0.1 by the machine's address, so the flag is not given; the
+// tests send their own traffic to the dashboard on 127.0.0.1 only.
+//
+// It returns once GET /api/version and GET /api/jobs/ answer. The head and everything it started
+// are stopped in t.Cleanup. Without the venv it skips the test, or fails it when CI=true.
+func Ray(t testing.TB) *RayHead {
+	t.Helper()
+	bin := Tool(t, "ray", "ray")
+	venvBin := filepath.Dir(bin)
+	tmp, err := os.MkdirTemp("", "mlops-ray-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered before Start's own cleanup, so it runs after the head was stopped.
+	t.Cleanup(func() {
+		killMarked(t, rayMarker, tmp)
+		_ = os.RemoveAll(tmp)
+	})
+	ports := map[string]int{}
+	for _, name := range []string{"port", "dashboard-port", "ray-client-server-port", "dashboard-agent-listen-port",
+		"dashboard-agent-grpc-port", "runtime-env-agent-port", "metrics-export-port", "node-manager-port", "object-manager-port"} {
+		ports[name] = FreePort(t)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", ports["dashboard-port"])
+	argv := []string{bin, "start", "--head", "--block", "--disable-usage-stats",
+		"--num-cpus=2", "--object-store-memory=100000000",
+		"--include-dashboard=true", "--dashboard-host=127.0.0.1", "--temp-dir=" + tmp}
+	for name, p := range ports {
+		argv = append(argv, "--"+name+"="+strconv.Itoa(p))
+	}
+	env := []string{
+		"PATH=" + venvBin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"RAY_USAGE_STATS_ENABLED=0",
+		// Ray 2.59+ turns token authentication on by itself when ~/.ray/auth_token exists (a local
+		// ray.init() writes one): off here, as on a RayCluster that does not configure it, so that
+		// the check's requests need no token whatever the machine's home holds.
+		"RAY_AUTH_MODE=disabled",
+		// Not a cluster of the caller's: this head starts one of its own.
+		"RAY_ADDRESS=",
+		rayMarker + "=" + tmp,
+	}
+	start := time.Now()
+	s := Start(t, "ray-head", tmp, base+"/api/version", env, argv...)
+	s.URL, s.Port = base, ports["dashboard-port"]
+	head := &RayHead{Server: s, Python: filepath.Join(venvBin, "python"), TempDir: tmp,
+		GCSAddress: fmt.Sprintf("127.0.0.1:%d", ports["port"])}
+	// The job server answers once the dashboard's job module is up.
+	waitOK(t, "ray dashboard job API", base+"/api/jobs/", s)
+	t.Logf("ray head ready in %s: dashboard %s, temp dir %s", time.Since(start).Round(time.Millisecond), base, tmp)
+	return head
+}
+
+// waitOK polls url until it answers 200, failing t with s's log after 2 minutes or when s exits.
+func waitOK(t testing.TB, what, url string, s *Server) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ok, status := get200(url)
+		if ok {
+			return
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("%s: %s exited:\n%s", what, s.Name, s.Tail(30))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s not 200 after 2m (%s):\n%s", what, url, status, s.Tail(30))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// get200 says whether GET url answers 200, and what it answered.
+func get200(url string) (bool, string) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return false, err.Error()
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, resp.Status
+}
+
+// killMarked kills (SIGKILL, by pid) every process of this user whose environment holds
+// name=value: the processes of one native tool that left its process group. It waits up to 10 s
+// for them to be gone.
+func killMarked(t testing.TB, name, value string) {
+	t.Helper()
+	needle := []byte(name + "=" + value + "\x00")
+	var killed []string
+	for _, pid := range markedPIDs(needle) {
+		comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed = append(killed, fmt.Sprintf("%d (%s)", pid, strings.TrimSpace(string(comm))))
+		}
+	}
+	if len(killed) == 0 {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(markedPIDs(needle)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("killed %d leftover process(es) marked %s: %v", len(killed), name, killed)
+}
+
+// markedPIDs lists the processes whose environment contains needle (unreadable ones are not ours).
+func markedPIDs(needle []byte) []int {
+	entries, _ := os.ReadDir("/proc")
+	self := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil || !bytes.Contains(append([]byte{0}, env...), append([]byte{0}, needle...)) {
+			continue
+		}
+		// A zombie's environment reads empty; one that is still there is alive.
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil && strings.Contains(string(st), ") Z ") {
+			continue
+		}
+		out = append(out, pid)
+	}
+	return out
+}
