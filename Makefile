@@ -78,6 +78,7 @@ pytest:
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-6-model-registry
 	$(MLOPS_VENVS)/serving/bin/python -m pytest -q -p no:cacheprovider series/chapter-7-model-serving
 	$(MLOPS_VENVS)/feast/bin/python -m pytest -q -p no:cacheprovider series/chapter-8-feature-store
+	$(MLOPS_VENVS)/ray/bin/python -m pytest -q -p no:cacheprovider series/chapter-9-distributed-training
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-10-monitoring
 
 docs: build
