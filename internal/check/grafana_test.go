@@ -99,24 +99,7 @@ func TestGrafanaDatasourceAgainstRecordedAPI(t *testing.T) {
 				base = c.url(base)
 			}
 			got, err := c.check.Run(t.Context(), srv.Client(), base)
-			if c.fail {
-				if err == nil {
-					t.Fatalf("passed (%q), want an error containing %q", got, c.want)
-				}
-				if !strings.Contains(err.Error(), c.want) {
-					t.Fatalf("error %q\ndoes not contain %q", err, c.want)
-				}
-				if c.wantNot != "" && strings.Contains(err.Error(), c.wantNot) {
-					t.Fatalf("error %q contains %q", err, c.wantNot)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("failed: %v", err)
-			}
-			if !strings.Contains(got, c.want) {
-				t.Fatalf("summary %q does not contain %q", got, c.want)
-			}
+			requireOutcome(t, got, err, c.fail, c.want, c.wantNot)
 		})
 	}
 }

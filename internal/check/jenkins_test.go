@@ -14,10 +14,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	mlopsseries "github.com/mlops-series/mlops-series"
-	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/nativetest"
 	"github.com/mlops-series/mlops-series/internal/series"
 )
@@ -112,24 +110,7 @@ func TestJenkinsJobAgainstRecordedAPI(t *testing.T) {
 			if srv.Builds() != c.wantBuilds {
 				t.Errorf("builds started: %d, want %d", srv.Builds(), c.wantBuilds)
 			}
-			if c.fail {
-				if err == nil {
-					t.Fatalf("passed (%q), want an error containing %q", got, c.want)
-				}
-				if !strings.Contains(err.Error(), c.want) {
-					t.Fatalf("error %q\ndoes not contain %q", err, c.want)
-				}
-				if c.wantNot != "" && strings.Contains(err.Error(), c.wantNot) {
-					t.Fatalf("error %q contains %q", err, c.wantNot)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("failed: %v", err)
-			}
-			if !strings.Contains(got, c.want) {
-				t.Fatalf("summary %q does not contain %q", got, c.want)
-			}
+			requireOutcome(t, got, err, c.fail, c.want, c.wantNot)
 		})
 	}
 }
@@ -199,25 +180,7 @@ func chapter4Docs(t *testing.T) []map[string]any {
 		t.Fatalf("chapter.yaml: %v", err)
 	}
 	ch := &series.Chapter{Number: 4, Slug: "ci-cd", Dir: dir}
-	r, err := deploy.Prepare(mlopsseries.Charts(), mlopsseries.Series(), ch, spec.Components[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := deploy.Render(t.Context(), r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []map[string]any
-	for _, d := range strings.Split(m, "\n---") {
-		var o map[string]any
-		if err := sigsyaml.Unmarshal([]byte(d), &o); err != nil {
-			t.Fatalf("rendered YAML does not parse: %v\n%s", err, d)
-		}
-		if o != nil {
-			docs = append(docs, o)
-		}
-	}
-	return docs
+	return renderComponent(t, mlopsseries.Series(), ch, spec.Components[0])
 }
 
 // The jenkins chart as chapter 4 installs it: configured as code, no wizard, the admin from the

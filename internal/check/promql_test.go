@@ -100,25 +100,32 @@ mlops_series_run_timestamp_seconds{chapter="chapter-10",command="check"} ` + fmt
 			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			got, err := c.check.Run(cctx, nil, base)
-			if c.fail {
-				if err == nil {
-					t.Fatalf("passed (%q), want an error containing %q", got, c.want)
-				}
-				if !strings.Contains(err.Error(), c.want) {
-					t.Fatalf("error %q\ndoes not contain %q", err, c.want)
-				}
-				if c.wantNot != "" && strings.Contains(err.Error(), c.wantNot) {
-					t.Fatalf("error %q contains %q", err, c.wantNot)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("failed: %v", err)
-			}
-			if !strings.Contains(got, c.want) {
-				t.Fatalf("summary %q does not contain %q", got, c.want)
-			}
+			requireOutcome(t, got, err, c.fail, c.want, c.wantNot)
 		})
+	}
+}
+
+// requireOutcome holds a check's result to a table case: with fail, an error containing want (and
+// not wantNot, when set); otherwise a summary containing want.
+func requireOutcome(t *testing.T, got string, err error, fail bool, want, wantNot string) {
+	t.Helper()
+	if fail {
+		if err == nil {
+			t.Fatalf("passed (%q), want an error containing %q", got, want)
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q\ndoes not contain %q", err, want)
+		}
+		if wantNot != "" && strings.Contains(err.Error(), wantNot) {
+			t.Fatalf("error %q contains %q", err, wantNot)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("failed: %v", err)
+	}
+	if !strings.Contains(got, want) {
+		t.Fatalf("summary %q does not contain %q", got, want)
 	}
 }
 
@@ -522,7 +529,14 @@ func renderWith(t *testing.T, chart, name, ns, values string) []map[string]any {
 	t.Helper()
 	fsys := fstest.MapFS{"chapter-99-test/values.yaml": {Data: []byte(values)}}
 	ch := &series.Chapter{Number: 99, Slug: "test", Dir: "chapter-99-test"}
-	r, err := deploy.Prepare(mlopsseries.Charts(), fsys, ch, series.Component{Name: name, Chart: chart, Namespace: ns, Values: []string{"values.yaml"}})
+	return renderComponent(t, fsys, ch, series.Component{Name: name, Chart: chart, Namespace: ns, Values: []string{"values.yaml"}})
+}
+
+// renderComponent renders a chapter's component from the project's charts and the chapter's
+// values in seriesFS, through the Helm SDK as `up` does, and returns its documents.
+func renderComponent(t *testing.T, seriesFS fs.FS, ch *series.Chapter, c series.Component) []map[string]any {
+	t.Helper()
+	r, err := deploy.Prepare(mlopsseries.Charts(), seriesFS, ch, c)
 	if err != nil {
 		t.Fatal(err)
 	}
