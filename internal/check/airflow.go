@@ -247,6 +247,7 @@ func (r *airflowRun) run(ctx context.Context, user, pass string) (string, error)
 func (r *airflowRun) getDAG(ctx context.Context) (paused bool, err error) {
 	p, raw := r.dagPath()
 	deadline := time.Now().Add(r.dagWait)
+	var tol pollTolerance
 	for {
 		var d struct {
 			DAGID    string `json:"dag_id"`
@@ -260,7 +261,9 @@ func (r *airflowRun) getDAG(ctx context.Context) (paused bool, err error) {
 			}
 			return d.IsPaused, nil
 		}
-		if apiStatus(err) != http.StatusNotFound {
+		if apiStatus(err) == http.StatusNotFound {
+			tol.ok()
+		} else if !tol.retry(ctx, err) {
 			return false, err
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
@@ -310,9 +313,19 @@ func (r *airflowRun) wait(ctx context.Context, runID string) (airflowDAGRun, err
 	p, raw := r.dagPath()
 	p, raw = p+"/dagRuns/"+runID, raw+"/dagRuns/"+url.PathEscape(runID)
 	var run airflowDAGRun
+	var tol pollTolerance
 	for {
 		err := r.c.do(ctx, "wait for run", http.MethodGet, p, raw, nil, &run)
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil:
+			tol.ok()
+		case tol.retry(ctx, err):
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.poll):
+			}
+			continue
+		case ctx.Err() == nil:
 			return run, err
 		}
 		if err == nil && (run.State == "success" || run.State == "failed") {

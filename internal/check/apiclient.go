@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,6 +44,44 @@ func apiStatus(err error) int {
 	}
 	return 0
 }
+
+// pollMisses is how many transient failures in a row a polling loop lets pass before it gives up:
+// on a loaded laptop (or CI machine) a tool's server can stall past the client's timeout for one
+// answer while the run it is asked about goes on fine.
+const pollMisses = 3
+
+// transient says whether err is a failure that a later poll may not meet: the server did not
+// answer in time, the connection was refused or reset, or it answered 502, 503 or 504 (a proxy or
+// a server still starting). A 4xx or 500 answer, or JSON that does not decode, is not.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch apiStatus(err) {
+	case 0:
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	default:
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// pollTolerance counts a polling loop's transient failures in a row.
+type pollTolerance struct{ misses int }
+
+// retry says whether the loop should poll again after err (not nil): while ctx is alive, a
+// transient err is let pass up to pollMisses times in a row. ok resets the count.
+func (t *pollTolerance) retry(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || !transient(err) || t.misses >= pollMisses {
+		return false
+	}
+	t.misses++
+	return true
+}
+
+func (t *pollTolerance) ok() { t.misses = 0 }
 
 // apiTool describes the tool behind an apiClient, for its messages and its error bodies.
 type apiTool struct {

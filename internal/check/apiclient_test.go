@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The functional checks share one API client: a tool's error answer comes back as *APIError
@@ -85,5 +86,66 @@ func TestAPIClient(t *testing.T) {
 	}
 	if _, _, _, err := newAPIClient(tool, nil, "ftp://u:s3cret@host"); err == nil || err.Error() != `c: invalid Tool URL "ftp://u:xxxxx@host": want http(s)://[user:password@]host:port` {
 		t.Fatalf("invalid URL: %v", err)
+	}
+}
+
+// transient sorts the failures a polling loop may let pass (the server slow, gone for a moment, or
+// behind a proxy that lost it) from those it must report at once.
+func TestTransient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/slow":
+			time.Sleep(200 * time.Millisecond)
+		case "/unavailable":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/missing":
+			w.WriteHeader(http.StatusNotFound)
+		case "/broken":
+			w.WriteHeader(http.StatusInternalServerError)
+		case "/notjson":
+			_, _ = w.Write([]byte("<html>"))
+		}
+		_, _ = w.Write([]byte("{}"))
+	}))
+	defer srv.Close()
+	c, _, _, err := newAPIClient(apiTool{Check: "t", Name: "T", Server: "T server"}, &http.Client{Timeout: 50 * time.Millisecond}, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for path, want := range map[string]bool{"/slow": true, "/unavailable": true, "/missing": false, "/broken": false, "/notjson": false} {
+		var out map[string]any
+		err := c.do(ctx, "get", http.MethodGet, path, "", nil, &out)
+		if err == nil {
+			t.Fatalf("%s: no error", path)
+		}
+		if got := transient(err); got != want {
+			t.Errorf("%s: transient(%v) = %v, want %v", path, err, got, want)
+		}
+	}
+	srv.Close()
+	var out map[string]any
+	if err := c.do(ctx, "get", http.MethodGet, "/", "", nil, &out); !transient(err) {
+		t.Errorf("refused connection: transient(%v) = false", err)
+	}
+
+	var tol pollTolerance
+	e := c.do(ctx, "get", http.MethodGet, "/", "", nil, &out)
+	for i := range pollMisses {
+		if !tol.retry(ctx, e) {
+			t.Fatalf("miss %d not retried", i+1)
+		}
+	}
+	if tol.retry(ctx, e) {
+		t.Errorf("miss %d retried, want at most %d in a row", pollMisses+1, pollMisses)
+	}
+	tol.ok()
+	if !tol.retry(ctx, e) {
+		t.Error("not retried after an answer reset the count")
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if tol.retry(done, e) {
+		t.Error("retried after the context ended")
 	}
 }

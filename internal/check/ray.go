@@ -254,15 +254,17 @@ func (j RayJob) Run(ctx context.Context, hc *http.Client, baseURL string) (strin
 func rayWait(ctx context.Context, c *apiClient, id string, poll time.Duration) (rayJobInfo, error) {
 	p, raw := "/api/jobs/"+id, "/api/jobs/"+url.PathEscape(id)
 	var info rayJobInfo
+	var tol pollTolerance
 	for {
 		var cur rayJobInfo
 		err := c.do(ctx, "wait for job", http.MethodGet, p, raw, nil, &cur)
 		if err == nil {
+			tol.ok()
 			info = cur
 			if rayTerminal(info.Status) {
 				return info, nil
 			}
-		} else if ctx.Err() == nil {
+		} else if !tol.retry(ctx, err) && ctx.Err() == nil {
 			return info, err
 		}
 		if ctx.Err() != nil {

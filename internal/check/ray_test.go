@@ -81,8 +81,9 @@ func TestRayTail(t *testing.T) {
 // /api/jobs/<id>, GET /api/jobs/<id>/logs, POST /api/jobs/<id>/stop), after the Jobs REST API's
 // documentation and the answers of a real Ray 2.60.0 (the native test below runs against one).
 type fakeRay struct {
-	mu        sync.Mutex
-	statuses  []string // the statuses GET /api/jobs/<id> answers, in turn (the last one repeats)
+	mu       sync.Mutex
+	statuses []string // the statuses GET /api/jobs/<id> answers, in turn (the last one repeats); "503": that answer
+
 	logs      string
 	exitCode  *int
 	message   string
@@ -108,6 +109,11 @@ func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st = "STOPPED"
 		}
 		f.gets++
+		if st == "503" { // the dashboard behind a proxy that lost it for a moment
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error": "upstream unavailable"}`))
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"submission_id": id, "status": st, "message": f.message, "driver_exit_code": f.exitCode})
 	case r.Method == http.MethodGet && r.URL.Path == "/api/jobs/"+id+"/logs":
 		_ = json.NewEncoder(w).Encode(map[string]string{"logs": f.logs})
@@ -150,6 +156,12 @@ func TestRayJobAgainstFakeDashboard(t *testing.T) {
 		{"gave up and stopped the job", &fakeRay{statuses: []string{"RUNNING"}, logs: "still training\n"},
 			RayJob{Entrypoint: "sleep 600"}, 300 * time.Millisecond,
 			[]string{"job mlops-series-check-x still RUNNING when the check gave up (context deadline exceeded)", "the check stopped it", "  still training"}, true, true},
+		{"a few polls unanswered", &fakeRay{statuses: []string{"RUNNING", "503", "503", "503", "RUNNING", "503", "SUCCEEDED"}, logs: rayLogSample},
+			RayJob{Entrypoint: "python train_ray.py", Workers: 2}, 0,
+			[]string{"job mlops-series-check-x SUCCEEDED in"}, false, false},
+		{"dashboard gone for good", &fakeRay{statuses: []string{"RUNNING", "503"}, logs: rayLogSample},
+			RayJob{Entrypoint: "python train_ray.py", Workers: 2}, 0,
+			[]string{"ray-job: wait for job: GET /api/jobs/mlops-series-check-x: 503 Service Unavailable"}, true, false},
 		{"no entrypoint", &fakeRay{statuses: []string{"SUCCEEDED"}}, RayJob{}, 0,
 			[]string{"no entrypoint given"}, true, false},
 	} {
