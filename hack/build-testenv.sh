@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, once, the binaries of the test control plane (internal/testenv) into a cached folder:
-# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, all from their Go modules.
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, all from their Go modules,
+# and the operators the chapters' control-plane tests run beside them (KubeRay's, chapter 9).
 # A binary already present at the pinned version is not rebuilt. Output folder: $MLOPS_TESTENV_BIN
 # (default: ~/.cache/mlops-series/testenv, outside the clone so that CI runs of fresh clones reuse it).
 set -euo pipefail
@@ -9,6 +10,7 @@ KUBE_VERSION=v1.37.2      # k8s.io/kubernetes; staging modules at v0.37.2
 STAGING_VERSION=v0.37.2
 ETCD_VERSION=v3.6.16      # go.etcd.io/etcd/server/v3 (module root is package main)
 KWOK_VERSION=v0.8.0       # sigs.k8s.io/kwok/cmd/kwok
+KUBERAY_VERSION=v1.5.0    # github.com/ray-project/kuberay/ray-operator (charts/kuberay-operator appVersion)
 
 cache="${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}"
 bin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
@@ -106,5 +108,14 @@ GO
       echo "$KUBE_VERSION" > "$bin/$c.version"
     fi
   done
+fi
+# --- KubeRay operator (chapter 9) ----------------------------------------------------------------
+# Its module has no replace directives: `go install @v` builds it (about 4 minutes on 2 cores).
+# Static (no cgo), so that the real-container layer's stand-in image reuses this very binary
+# (hack/kind/build-standins.sh kuberay-operator).
+if ! have ray-operator "$KUBERAY_VERSION"; then
+  log "building the KubeRay operator $KUBERAY_VERSION"
+  CGO_ENABLED=0 GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/ray-project/kuberay/ray-operator@$KUBERAY_VERSION"
+  echo "$KUBERAY_VERSION" > "$bin/ray-operator.version"
 fi
 log "binaries ready in $bin"

@@ -25,8 +25,9 @@ declare -A match=(
   [airflow]=apache/airflow [mlflow]=mlflow/mlflow [feast]=feastdev/feature-server
   [postgres]=library/postgres [redis]=library/redis [pushgateway]=prom/pushgateway
   [grafana]=grafana/grafana [statsd-exporter]=prom/statsd-exporter [prometheus]=prom/prometheus
+  [kuberay-operator]=kuberay/operator
 )
-all=(postgres redis pushgateway statsd-exporter grafana mlflow mlflow-previous feast airflow prometheus)
+all=(postgres redis pushgateway statsd-exporter grafana mlflow mlflow-previous feast airflow prometheus kuberay-operator)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 # mlflow-previous is built on the pinned mlflow stand-in: that one first.
 if [[ " ${names[*]} " == *" mlflow-previous "* && " ${names[*]} " != *" mlflow "* ]]; then names=(mlflow "${names[@]}"); fi
@@ -69,6 +70,17 @@ for n in "${names[@]}"; do
       cp "$(command -v busybox || echo /bin/busybox)" "$ctx/busybox" ;;&
     statsd-exporter)
       CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -ldflags "-s -w" "github.com/prometheus/statsd_exporter@${ref##*:}" ;;
+    kuberay-operator)
+      # The binary the test control plane runs (hack/build-testenv.sh builds it static, at the same
+      # version), or a build of its own when that one is missing or another version.
+      v="${ref##*:}"; tbin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
+      if [ -x "$tbin/ray-operator" ] && [ "$(cat "$tbin/ray-operator.version" 2>/dev/null)" == "$v" ] \
+          && ! grep -qa 'ld-linux' "$tbin/ray-operator"; then
+        cp "$tbin/ray-operator" "$ctx/manager"
+      else
+        CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -ldflags "-s -w" "github.com/ray-project/kuberay/ray-operator@$v"
+        mv "$ctx/ray-operator" "$ctx/manager"
+      fi ;;
     prometheus)
       # Prometheus' Go module versions are v0.<3-digit minor>.<patch> for release v3.<minor>.<patch>.
       v="${ref##*:v}"; major="${v%%.*}"; rest="${v#*.}"; minor="${rest%%.*}"; patch="${rest#*.}"

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -241,15 +240,12 @@ func TestRayJobFromSpec(t *testing.T) {
 var rayJobIDPattern = regexp.MustCompile(`job (mlops-series-check-[0-9T]+-[0-9a-f]+)`)
 
 // TestRayJobOnRealRay runs the check against a real Ray head (2.60.0, from the venv "ray") on
-// 127.0.0.1, started once for its subtests: the chapter's example trains on two Ray Train workers
-// and its result line names them; a job that fails shows its log's tail; a job still running when
-// the check's time is up is stopped.
+// 127.0.0.1, started once for its subtests: a job that fails shows its log's tail; a result line
+// naming too few workers fails; a job still running when the check's time is up is stopped. (The
+// chapter's example itself runs through this check, with the spec's entrypoint and a port-forward,
+// in internal/action's TestChapter9OnControlPlane.)
 func TestRayJobOnRealRay(t *testing.T) {
 	head := nativetest.Ray(t)
-	example, err := filepath.Abs("../../series/chapter-9-distributed-training/examples/train_ray.py")
-	if err != nil {
-		t.Fatal(err)
-	}
 	run := func(t *testing.T, job RayJob, timeout time.Duration) (string, error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), timeout)
@@ -264,18 +260,6 @@ func TestRayJobOnRealRay(t *testing.T) {
 		}
 		return msg, err
 	}
-
-	t.Run("example", func(t *testing.T) {
-		msg, err := run(t, RayJob{Entrypoint: "python " + example + " --workers 2 --cpus-per-worker 0.5", Workers: 2}, 8*time.Minute)
-		if err != nil {
-			t.Fatalf("%v\nhead log:\n%s", err, head.Tail(20))
-		}
-		for _, w := range []string{"Ray 2.60.0 at " + head.URL, "SUCCEEDED", "2 workers on 1 node(s): rank 0 on ", "rank 1 on ", "accuracy 0."} {
-			if !strings.Contains(msg, w) {
-				t.Errorf("want %q in %q", w, msg)
-			}
-		}
-	})
 
 	t.Run("failing job", func(t *testing.T) {
 		_, err := run(t, RayJob{Entrypoint: `python -c "import sys; print('about to fail', flush=True); sys.exit(3)"`}, 3*time.Minute)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 
+	"k8s.io/client-go/dynamic"
+
 	"github.com/mlops-series/mlops-series/internal/series"
 )
 
@@ -28,6 +30,7 @@ const (
 	TypeTensorBoardScalars  = "tensorboard-scalars"
 	TypeJenkinsJob          = "jenkins-job"
 	TypeRayJob              = "ray-job"
+	TypeRayCluster          = "ray-cluster"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -202,6 +205,45 @@ func Builtin() Types {
 					return "", err
 				}
 				return RayJob{Entrypoint: in.Check.Params[RayParamEntrypoint], Workers: workers}.Run(ctx, in.HTTP, in.Base)
+			},
+		},
+		TypeRayCluster: {
+			CheckType: series.CheckType{Optional: []string{RayClusterParamWorkers, "name"},
+				Validate: func(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+					var out []series.FieldProblem
+					if ck.Component == "" {
+						out = append(out, series.FieldProblem{Field: "component", Message: "a ray-cluster check names the component (the raycluster release) whose RayCluster it waits for"})
+					}
+					if v := ck.Params[RayClusterParamWorkers]; v != "" {
+						if _, err := parseRayWorkers(v); err != nil {
+							out = append(out, series.FieldProblem{Field: "params." + RayClusterParamWorkers, Message: strings.Replace(err.Error(), RayParamWorkers, RayClusterParamWorkers, 1)})
+						}
+					}
+					return out
+				}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				_, comp, err := r.component(in.Chapter, in.Check.Component)
+				if err != nil {
+					return "", err
+				}
+				workers := 0
+				if v := in.Check.Params[RayClusterParamWorkers]; v != "" {
+					if workers, err = parseRayWorkers(v); err != nil {
+						return "", err
+					}
+				}
+				if r.REST == nil {
+					return "", fmt.Errorf("ray-cluster: no cluster configuration to read the RayCluster with")
+				}
+				dyn, err := dynamic.NewForConfig(r.REST)
+				if err != nil {
+					return "", fmt.Errorf("ray-cluster: %w", err)
+				}
+				name := in.Check.Params["name"]
+				if name == "" {
+					name = comp.Name
+				}
+				return RayClusterReady(ctx, dyn, r.CS, comp.Namespace, name, workers)
 			},
 		},
 		TypeGrafanaDatasource: {

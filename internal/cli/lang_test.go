@@ -90,7 +90,7 @@ func TestGoldenLanguages(t *testing.T) {
 		t.Run(string(l.lang), func(t *testing.T) {
 			golden(t, "errors."+string(l.lang), transcript(t, l.env, shown,
 				[]string{"up", "chapter-42"},
-				[]string{"render", "chapter-9"},
+				[]string{"render", "chapter-2"},
 				[]string{"list", "-o", "xml"},
 				[]string{"list", "--lang", "fr"},
 				[]string{"check", "chapter-6", "--endpoint", "mlflow"},

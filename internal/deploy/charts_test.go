@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	mlopsseries "github.com/mlops-series/mlops-series"
@@ -78,6 +79,15 @@ func checkManifest(t *testing.T, m string) {
 			if sc := get(o, "spec", "storageClassName"); sc != nil {
 				t.Errorf("%s bakes storageClassName %v: use the cluster default", where, sc)
 			}
+		case "RayCluster":
+			// KubeRay's operator starts its pods: the head's and each worker group's template.
+			for _, ps := range PodSpecs(&unstructured.Unstructured{Object: o}) {
+				workloads++
+				checkPodSpec(t, where+" "+ps.Name, ps.Spec)
+				if ps.Replicas < 1 && ps.Name != "head" {
+					t.Errorf("%s %s: %d pods, want at least 1", where, ps.Name, ps.Replicas)
+				}
+			}
 		case "Deployment", "StatefulSet", "Job", "DaemonSet":
 			workloads++
 			spec := get(o, "spec", "template", "spec")
@@ -95,7 +105,12 @@ func checkManifest(t *testing.T, m string) {
 				}
 			}
 		}
-		for _, key := range []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"} {
+		keys := []string{"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"}
+		if kind == "CustomResourceDefinition" {
+			// A chart's crds/ are applied as written, not templated: no release to name.
+			keys = []string{"app.kubernetes.io/name", "app.kubernetes.io/part-of"}
+		}
+		for _, key := range keys {
 			if get(o, "metadata", "labels", key) == nil {
 				t.Errorf("%s lacks label %s", where, key)
 			}
@@ -246,6 +261,48 @@ spec:
 	}
 	if strings.Join(f.Images, ",") != "a:1,x:1" {
 		t.Fatalf("images = %v", f.Images)
+	}
+
+	// A RayCluster counts its head and, per worker group, replicas × numOfHosts pods; another
+	// group's kind of the same name does not count.
+	ray := `apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: r}
+spec:
+  headGroupSpec:
+    template:
+      spec:
+        containers:
+          - {name: head, image: "ray:1", resources: {requests: {memory: 1Gi, cpu: 250m}, limits: {memory: 2Gi}}}
+  workerGroupSpecs:
+    - groupName: small
+      replicas: 2
+      numOfHosts: 1
+      template:
+        spec:
+          containers:
+            - {name: w, image: "ray:1", resources: {requests: {memory: 512Mi, cpu: 500m}, limits: {memory: 1Gi}}}
+    - groupName: none
+      replicas: 0
+      template:
+        spec:
+          containers:
+            - {name: w, image: "ray-big:1", resources: {requests: {memory: 8Gi}}}
+---
+apiVersion: example.com/v1
+kind: RayCluster
+metadata: {name: other}
+spec: {headGroupSpec: {template: {spec: {containers: [{name: x, image: "other:1"}]}}}}
+`
+	f, err = Measure(ray)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.MiB() != 2048 || f.MilliCPU() != 1250 || f.MemoryLimit.Value() != 4<<30 || f.Workloads != 3 {
+		t.Fatalf("RayCluster footprint = %d MiB, %dm, limit %s, %d workloads", f.MiB(), f.MilliCPU(), f.MemoryLimit.String(), f.Workloads)
+	}
+	if strings.Join(f.Images, ",") != "ray-big:1,ray:1" {
+		t.Fatalf("RayCluster images = %v", f.Images)
 	}
 }
 

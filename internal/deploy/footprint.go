@@ -100,26 +100,8 @@ func Measure(manifest string) (Footprint, error) {
 			continue
 		}
 		u := unstructured.Unstructured{Object: obj}
-		var podSpecPath []string
-		replicas := int64(1)
-		switch u.GetKind() {
-		case "Deployment", "StatefulSet", "ReplicaSet":
-			podSpecPath = []string{"spec", "template", "spec"}
-			if r, found, _ := unstructured.NestedFieldNoCopy(obj, "spec", "replicas"); found {
-				switch n := r.(type) {
-				case float64:
-					replicas = int64(n)
-				case int64:
-					replicas = n
-				}
-			}
-		case "DaemonSet", "Job":
-			podSpecPath = []string{"spec", "template", "spec"}
-		case "CronJob":
-			podSpecPath = []string{"spec", "jobTemplate", "spec", "template", "spec"}
-		case "Pod":
-			podSpecPath = []string{"spec"}
-		default:
+		specs := PodSpecs(&u)
+		if len(specs) == 0 {
 			continue
 		}
 		f.Workloads++
@@ -157,23 +139,26 @@ func Measure(manifest string) (Footprint, error) {
 				q.sum.Add(v)
 			}
 		}
-		for _, kind := range []string{"initContainers", "containers"} {
-			cs, _, _ := unstructured.NestedSlice(obj, append(append([]string{}, podSpecPath...), kind)...)
-			for _, c := range cs {
-				cm, ok := c.(map[string]any)
-				if !ok {
-					continue
-				}
-				if img, ok := cm["image"].(string); ok {
-					images[img] = true
-				}
-				if kind == "initContainers" {
-					continue
-				}
-				for i := int64(0); i < replicas; i++ {
-					addQ(&f.Memory, cm, "requests", "memory")
-					addQ(&f.CPU, cm, "requests", "cpu")
-					addQ(&f.MemoryLimit, cm, "limits", "memory")
+		f.Workloads += len(specs) - 1
+		for _, ps := range specs {
+			for _, kind := range []string{"initContainers", "containers"} {
+				cs, _, _ := unstructured.NestedSlice(ps.Spec, kind)
+				for _, c := range cs {
+					cm, ok := c.(map[string]any)
+					if !ok {
+						continue
+					}
+					if img, ok := cm["image"].(string); ok {
+						images[img] = true
+					}
+					if kind == "initContainers" {
+						continue
+					}
+					for i := int64(0); i < ps.Replicas; i++ {
+						addQ(&f.Memory, cm, "requests", "memory")
+						addQ(&f.CPU, cm, "requests", "cpu")
+						addQ(&f.MemoryLimit, cm, "limits", "memory")
+					}
 				}
 			}
 		}
@@ -189,6 +174,75 @@ func Measure(manifest string) (Footprint, error) {
 	}
 	sort.Strings(f.OptionalImages)
 	return f, nil
+}
+
+// PodSpec is one pod template of a workload: its pod spec and how many pods run it.
+type PodSpec struct {
+	// Name says which template ("" for a workload's only one; "head", "worker group workers" for a
+	// RayCluster).
+	Name     string
+	Spec     map[string]any
+	Replicas int64
+}
+
+// PodSpecs returns the pod templates of a rendered workload: Deployments, StatefulSets, ReplicaSets
+// (times spec.replicas), DaemonSets and Jobs (one pod counted), CronJobs, Pods, and KubeRay's
+// RayCluster, whose operator starts a head pod and, per worker group, replicas × numOfHosts pods.
+// Anything else has none.
+func PodSpecs(u *unstructured.Unstructured) []PodSpec {
+	obj := u.Object
+	spec := func(path ...string) map[string]any {
+		m, _, _ := unstructured.NestedMap(obj, path...)
+		return m
+	}
+	switch u.GetKind() {
+	case "Deployment", "StatefulSet", "ReplicaSet":
+		replicas := int64(1)
+		if r, found, _ := unstructured.NestedFieldNoCopy(obj, "spec", "replicas"); found {
+			replicas = toInt64(r, 1)
+		}
+		return []PodSpec{{Spec: spec("spec", "template", "spec"), Replicas: replicas}}
+	case "DaemonSet", "Job":
+		return []PodSpec{{Spec: spec("spec", "template", "spec"), Replicas: 1}}
+	case "CronJob":
+		return []PodSpec{{Spec: spec("spec", "jobTemplate", "spec", "template", "spec"), Replicas: 1}}
+	case "Pod":
+		return []PodSpec{{Spec: spec("spec"), Replicas: 1}}
+	case "RayCluster":
+		if !strings.HasPrefix(u.GetAPIVersion(), "ray.io/") {
+			return nil
+		}
+		out := []PodSpec{{Name: "head", Spec: spec("spec", "headGroupSpec", "template", "spec"), Replicas: 1}}
+		groups, _, _ := unstructured.NestedSlice(obj, "spec", "workerGroupSpecs")
+		for _, g := range groups {
+			gm, ok := g.(map[string]any)
+			if !ok {
+				continue
+			}
+			hosts := toInt64(gm["numOfHosts"], 1)
+			if hosts < 1 {
+				hosts = 1
+			}
+			ps, _, _ := unstructured.NestedMap(gm, "template", "spec")
+			name, _ := gm["groupName"].(string)
+			out = append(out, PodSpec{Name: "worker group " + name, Spec: ps, Replicas: toInt64(gm["replicas"], 0) * hosts})
+		}
+		return out
+	}
+	return nil
+}
+
+// toInt64 reads a number decoded from YAML or JSON, or def when v is none.
+func toInt64(v any, def int64) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	}
+	return def
 }
 
 func addQ(sum *resource.Quantity, c map[string]any, kind, name string) {

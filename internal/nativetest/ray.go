@@ -43,7 +43,10 @@ type RayHead struct {
 //
 // It returns once GET /api/version and GET /api/jobs/ answer. The head and everything it started
 // are stopped in t.Cleanup. Without the venv it skips the test, or fails it when CI=true.
-func Ray(t testing.TB) *RayHead {
+//
+// extraEnv ("NAME=value") is added to the head's environment, which its jobs inherit: e.g.
+// PYTHONPATH with chapter 9's examples, as the chapter's image has it.
+func Ray(t testing.TB, extraEnv ...string) *RayHead {
 	t.Helper()
 	bin := Tool(t, "ray", "ray")
 	venvBin := filepath.Dir(bin)
@@ -79,6 +82,7 @@ func Ray(t testing.TB) *RayHead {
 		"RAY_ADDRESS=",
 		rayMarker + "=" + tmp,
 	}
+	env = append(env, extraEnv...)
 	start := time.Now()
 	s := Start(t, "ray-head", tmp, base+"/api/version", env, argv...)
 	s.URL, s.Port = base, ports["dashboard-port"]
