@@ -416,6 +416,26 @@ func TestChaptersOnKind(t *testing.T) {
 		t.Logf("TIMING waited %s for the images of %s", time.Since(start).Round(100*time.Millisecond), id)
 	}
 
+	// upBuilt brings up a chapter whose images the background built, requires its checks, and logs
+	// its time and the lines of its output that contain one of show.
+	upBuilt := func(id string, show ...string) string {
+		t.Helper()
+		waitBuilt(id)
+		start := time.Now()
+		out := e.up(id)
+		requireChecks(t, out)
+		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
+		for _, l := range strings.Split(out, "\n") {
+			for _, s := range show {
+				if strings.Contains(l, s) {
+					t.Logf("%s: %s", id, strings.TrimSpace(l))
+					break
+				}
+			}
+		}
+		return out
+	}
+
 	// The cluster is created with chapter 6 on an older MLflow, which the next up upgrades to the
 	// pinned one on the same database (upgrade_test.go). The background starts once the cluster is
 	// there.
@@ -449,16 +469,7 @@ func TestChaptersOnKind(t *testing.T) {
 	}
 
 	// Chapter 7: up with its predict and load checks on the real pods.
-	waitBuilt("chapter-7")
-	start = time.Now()
-	out = e.up("chapter-7")
-	requireChecks(t, out)
-	t.Logf("TIMING up chapter-7 %s", time.Since(start).Round(100*time.Millisecond))
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "POST /predict") {
-			t.Logf("chapter-7: %s", strings.TrimSpace(l))
-		}
-	}
+	upBuilt("chapter-7", "POST /predict")
 
 	// The whole path across chapters 8, 5, 6, 7 and 10: the DAG trains in a pod of chapter 7's
 	// image with Feast's features, the new version becomes the champion, the app answers with it
@@ -477,16 +488,7 @@ func TestChaptersOnKind(t *testing.T) {
 	// Chapter 3: up with its kernel check spawning a real notebook pod through KubeSpawner
 	// (chapter 6 is up: the kernel logs a run to MLflow, read back through MLflow's API) and
 	// TensorBoard's scalars API.
-	waitBuilt("chapter-3")
-	start = time.Now()
-	out = e.up("chapter-3")
-	requireChecks(t, out)
-	t.Logf("TIMING up chapter-3 %s", time.Since(start).Round(100*time.Millisecond))
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "JupyterHub ") || strings.Contains(l, "run iris-sgd") {
-			t.Logf("chapter-3: %s", strings.TrimSpace(l))
-		}
-	}
+	out = upBuilt("chapter-3", "JupyterHub ", "run iris-sgd")
 	if !strings.Contains(out, "logged MLflow run") {
 		t.Errorf("chapter-3's kernel check did not log to chapter 6's MLflow:\n%s", out)
 	}
@@ -502,16 +504,7 @@ func TestChaptersOnKind(t *testing.T) {
 	// RayCluster into a head and a worker pod of the series' own Ray image; the ray-cluster check
 	// reads the status KubeRay wrote, and the ray-job check trains with Ray Train, two training
 	// workers on the worker pod, through the dashboard's job API.
-	waitBuilt("chapter-9")
-	start = time.Now()
-	out = e.up("chapter-9")
-	requireChecks(t, out)
-	t.Logf("TIMING up chapter-9 %s", time.Since(start).Round(100*time.Millisecond))
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, "RayCluster ray/ray ready") || strings.Contains(l, "SUCCEEDED") {
-			t.Logf("chapter-9: %s", strings.TrimSpace(l))
-		}
-	}
+	out = upBuilt("chapter-9", "RayCluster ray/ray ready", "SUCCEEDED")
 	if !strings.Contains(out, "2 workers on 1 node(s)") {
 		t.Errorf("chapter-9's job check does not name the two training workers:\n%s", out)
 	}
