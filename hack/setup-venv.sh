@@ -10,6 +10,11 @@ names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
   for f in "$root"/hack/venvs/*.txt; do names+=("$(basename "$f" .txt)"); done
 fi
+# One run at a time (.ci/run starts one in the background, and `make deps` runs another): the
+# second waits, then finds the venvs made and skips them.
+mkdir -p "$venvs"
+exec 9>"$venvs/.lock"
+flock 9
 for name in "${names[@]}"; do
   req="$root/hack/venvs/$name.txt"
   venv="$venvs/$name"
