@@ -61,13 +61,15 @@ func TestChapter9OnControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := map[string]int{}
+	limits := map[string]string{"head": "2688Mi", "worker": "1280Mi"} // charts/raycluster/values.yaml
 	for _, p := range pods.Items {
-		kinds[p.Labels["ray.io/node-type"]]++
+		kind := p.Labels["ray.io/node-type"]
+		kinds[kind]++
 		if p.Labels["app.kubernetes.io/instance"] != "ray" {
 			t.Errorf("pod %s lacks the chart's instance label: %v", p.Name, p.Labels)
 		}
 		c := p.Spec.Containers[0]
-		if c.Resources.Limits.Memory().String() != "2Gi" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil {
+		if c.Resources.Limits.Memory().String() != limits[kind] || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil {
 			t.Errorf("pod %s: container %s limits %v, readiness %+v: want the chart's", p.Name, c.Name, c.Resources.Limits, c.ReadinessProbe)
 		}
 	}
