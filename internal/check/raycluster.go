@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/mlops-series/mlops-series/internal/deploy"
 	"github.com/mlops-series/mlops-series/internal/ready"
 )
 
@@ -135,23 +136,16 @@ func rayClusterVerdict(u *unstructured.Unstructured, minWorkers int) (msg string
 	return fmt.Sprintf("RayCluster %s ready: %d of %d workers Ready, %s", id, st.ReadyWorkerReplicas, want, head), true, nil
 }
 
-// rayClusterSpecWorkers sums spec.workerGroupSpecs[].replicas × numOfHosts.
+// rayClusterSpecWorkers is the number of worker pods the RayCluster asks for: what the footprint
+// counts, every pod template but the head's (deploy.PodSpecs: replicas × numOfHosts per group).
 func rayClusterSpecWorkers(u *unstructured.Unstructured) int {
-	groups, _, _ := unstructured.NestedSlice(u.Object, "spec", "workerGroupSpecs")
-	n := 0
-	for _, g := range groups {
-		m, ok := g.(map[string]any)
-		if !ok {
-			continue
+	n := int64(0)
+	for _, ps := range deploy.PodSpecs(u) {
+		if ps.Name != "head" {
+			n += ps.Replicas
 		}
-		replicas, _, _ := unstructured.NestedInt64(m, "replicas")
-		hosts, found, _ := unstructured.NestedInt64(m, "numOfHosts")
-		if !found || hosts < 1 {
-			hosts = 1
-		}
-		n += int(replicas * hosts)
 	}
-	return n
+	return int(n)
 }
 
 // rayConditions lists conditions as Type=Status (Reason), sorted by type.
