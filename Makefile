@@ -68,10 +68,14 @@ unit:
 # The control-plane and native-tool layers (and the unit tests again: they take seconds).
 .PHONY: integration
 integration:
-	go test -count=1 -timeout 30m ./...
+	bash hack/cpu-busy.sh integration -- go test -count=1 -timeout 30m ./...
 
 # Each chapter's examples run in the venv of the tool they use.
 pytest:
+	bash hack/cpu-busy.sh pytest -- $(MAKE) --no-print-directory pytest-suites
+
+.PHONY: pytest-suites
+pytest-suites:
 	$(MLOPS_VENVS)/ansible/bin/python -m pytest -q -p no:cacheprovider infra/ansible
 	$(MLOPS_VENVS)/jupyter/bin/python -m pytest -q -p no:cacheprovider series/chapter-3-experiment-environment
 	$(MLOPS_VENVS)/airflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-5-pipelines
@@ -97,7 +101,7 @@ kind-images:
 # It runs a copy of the CLI: `make test` runs docs-check beside it, whose build rewrites $(BIN).
 kind-test: build kind-images
 	cp $(BIN) $(BIN)-kindtest
-	MLOPS_BIN=$(CURDIR)/$(BIN)-kindtest go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
+	MLOPS_BIN=$(CURDIR)/$(BIN)-kindtest bash hack/cpu-busy.sh kind-test -- go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
 
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
@@ -114,7 +118,7 @@ test: deps
 
 .PHONY: static-checks
 static-checks:
-	$(MAKE) --no-print-directory -j1 lint vuln actionlint docs-check
+	bash hack/cpu-busy.sh static-checks -- $(MAKE) --no-print-directory -j1 lint vuln actionlint docs-check
 
 clean:
 	rm -rf bin

@@ -3,6 +3,7 @@ package action
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -48,24 +49,39 @@ func seriesWithOverrides(t *testing.T, overrides map[string]string) *series.Libr
 // each chapter leaves nothing behind.
 func TestCoreChaptersOnControlPlane(t *testing.T) {
 	const airflowPassword, grafanaPassword = "kwok-airflow-pw", "kwok-grafana-pw"
-	mlflow := nativetest.MLflow(t)
-	airflow := nativetest.AirflowWithPassword(t, "../../series/chapter-5-pipelines/examples/dags", airflowPassword)
-	feast := nativetest.FeastWithMetrics(t, "../../series/chapter-8-feature-store/examples/feature_repo")
-	// Chapter 7's FastAPI app and BentoML service serve the champion that its registration Job
-	// (run here once, natively) trains and registers in the same MLflow.
+	// The tools start at once (nativetest.Together): chapter 7's FastAPI app and BentoML service
+	// serve the champion that its registration Job (run here once, natively) trains and registers
+	// in the same MLflow; chapter 3's JupyterHub (the chart's own configuration, local spawner: its
+	// users' servers are processes here) logs to that MLflow, and TensorBoard serves the example's
+	// run.
 	const servingDir, bentoDir = "../../series/chapter-7-model-serving/serving", "../../series/chapter-7-model-serving/bento"
-	nativetest.ServingRegister(t, servingDir, mlflow.URL)
-	serving := nativetest.Serving(t, servingDir, mlflow.URL, 30*time.Second)
-	bento := nativetest.Bento(t, bentoDir, servingDir, mlflow.URL, 30*time.Second)
-	// Chapter 3: JupyterHub with the chart's own configuration (local spawner: its users' servers
-	// are processes here, with the same MLflow), and TensorBoard over the example's run.
-	hub := nativetest.JupyterHub(t, "../../charts/jupyterhub/files/jupyterhub_config.py", map[string]string{"MLFLOW_TRACKING_URI": mlflow.URL})
+	var (
+		mlflow, feast, serving, bento, tensorboard, statsd, pushgateway *nativetest.Server
+		airflow                                                         *nativetest.AirflowServer
+		hub                                                             *nativetest.JupyterHubServer
+		grafana                                                         *httptest.Server
+	)
 	runs := t.TempDir()
-	nativetest.TensorBoardExample(t, "../../series/chapter-3-experiment-environment", runs, 5)
-	tensorboard := nativetest.TensorBoard(t, runs)
-	statsd := nativetest.StatsdExporter(t)
-	pushgateway := nativetest.Pushgateway(t)
-	grafana := nativetest.GrafanaReplay(t, "health-ok", "datasource-health-ok", "admin", grafanaPassword)
+	nativetest.Together(t,
+		func(t testing.TB) {
+			mlflow = nativetest.MLflow(t)
+			nativetest.ServingRegister(t, servingDir, mlflow.URL)
+			serving = nativetest.Serving(t, servingDir, mlflow.URL, 30*time.Second)
+			bento = nativetest.Bento(t, bentoDir, servingDir, mlflow.URL, 30*time.Second)
+		},
+		func(t testing.TB) {
+			airflow = nativetest.AirflowWithPassword(t, "../../series/chapter-5-pipelines/examples/dags", airflowPassword)
+		},
+		func(t testing.TB) {
+			feast = nativetest.FeastWithMetrics(t, "../../series/chapter-8-feature-store/examples/feature_repo")
+			nativetest.TensorBoardExample(t, "../../series/chapter-3-experiment-environment", runs, 5)
+			tensorboard = nativetest.TensorBoard(t, runs)
+			statsd = nativetest.StatsdExporter(t)
+			pushgateway = nativetest.Pushgateway(t)
+			grafana = nativetest.GrafanaReplay(t, "health-ok", "datasource-health-ok", "admin", grafanaPassword)
+		},
+	)
+	hub = nativetest.JupyterHub(t, "../../charts/jupyterhub/files/jupyterhub_config.py", map[string]string{"MLFLOW_TRACKING_URI": mlflow.URL})
 	// The native Prometheus scrapes the native tools, labelled with the namespace each one's pod
 	// lives in, as the chart's kubernetes_sd pod job labels them in a cluster.
 	target := func(job, ns, url, path string) string {
@@ -160,17 +176,22 @@ func TestCoreChaptersOnControlPlane(t *testing.T) {
 	// A broken tool: its chapter's check exits 2 and says what failed.
 	airflow.Stop()
 	e.out.Reset()
+	start := time.Now()
 	err := e.Check(ctx, "chapter-5", CheckOptions{ClusterRequested: true})
+	t.Logf("check chapter-5 with Airflow stopped in %s", time.Since(start).Round(time.Millisecond))
 	if Code(err) != ExitCheckFailed || !strings.Contains(e.out.String(), "✗ airflow-dag-run") {
 		t.Errorf("check chapter-5 with Airflow stopped: exit %d (%v)\n%s", Code(err), err, e.out)
 	}
 
 	// down: chapter by chapter (chapter 7 before the chapter 6 it requires), nothing left.
+	start = time.Now()
+	defer func() { t.Logf("downs in %s", time.Since(start).Round(time.Millisecond)) }()
 	for _, id := range []string{"chapter-3", "chapter-7", "chapter-5", "chapter-8", "chapter-10", "chapter-6"} {
 		e.out.Reset()
 		if err := e.Down(ctx, id, DownOptions{Timeout: 2 * time.Minute}); err != nil {
 			t.Fatalf("down %s: %v\n%s", id, err, e.out)
 		}
+		t.Logf("down %s:\n%s", id, e.out)
 	}
 	assertGone(t, tenv)
 	for _, ns := range []string{"airflow", "feast", "monitoring", "serving", "jupyterhub", "tensorboard"} {

@@ -24,10 +24,17 @@ import (
 func TestPathHopsNative(t *testing.T) {
 	nativetest.SkipShort(t)
 	const servingDir = "../../series/chapter-7-model-serving/serving"
-	feast := nativetest.Feast(t, "../../series/chapter-8-feature-store/examples/feature_repo")
-	mlflow := nativetest.MLflow(t)
-	nativetest.ServingRegister(t, servingDir, mlflow.URL)
-	serving := nativetest.Serving(t, servingDir, mlflow.URL, 2*time.Second)
+	var feast, mlflow, serving *nativetest.Server
+	nativetest.Together(t,
+		func(t testing.TB) {
+			feast = nativetest.Feast(t, "../../series/chapter-8-feature-store/examples/feature_repo")
+		},
+		func(t testing.TB) {
+			mlflow = nativetest.MLflow(t)
+			nativetest.ServingRegister(t, servingDir, mlflow.URL)
+			serving = nativetest.Serving(t, servingDir, mlflow.URL, 2*time.Second)
+		},
+	)
 	prom := nativetest.Prometheus(t, fmt.Sprintf("- job_name: serving\n  static_configs:\n    - targets: [%q]\n",
 		strings.TrimPrefix(serving.URL, "http://")))
 	sample, err := os.ReadFile("../../series/chapter-7-model-serving/checks/setosa.json")
