@@ -96,6 +96,8 @@ func (w RayWorker) key() string { return w.NodeID + "/" + w.Hostname + "/" + str
 type RayResult struct {
 	Workers  []RayWorker `json:"workers"`
 	Accuracy *float64    `json:"accuracy"`
+	// MLflowRunID is the MLflow run the job logged to, when it was given a tracking URI.
+	MLflowRunID string `json:"mlflow_run_id"`
 	// Line is the line as printed.
 	Line string `json:"-"`
 }
@@ -245,6 +247,9 @@ func (j RayJob) Run(ctx context.Context, hc *http.Client, baseURL string) (strin
 	acc := ""
 	if res.Accuracy != nil {
 		acc = fmt.Sprintf("; accuracy %.4f", *res.Accuracy)
+	}
+	if res.MLflowRunID != "" {
+		acc += "; logged MLflow run " + res.MLflowRunID
 	}
 	return fmt.Sprintf("Ray %s at %s: job %s SUCCEEDED in %s, %s%s", ver.RayVersion, c.redacted, id, took, res.describe(), acc), nil
 }

@@ -85,24 +85,34 @@ func pinnedMLflow(t *testing.T) string {
 // copy's values/mlflow.yaml; it returns the copy, for --series.
 func seriesWithMLflow(t *testing.T, ref string) string {
 	t.Helper()
+	repo, tag := imageRef(t, ref)
+	return seriesWithValues(t, "chapter-6-*", "mlflow.yaml",
+		"# The schema upgrade test (internal/kindtest): an older MLflow.\nimage:\n  repository: "+repo+"\n  tag: \""+tag+"\"\n")
+}
+
+// seriesWithValues copies the repository's series folder and appends yaml, top-level keys the
+// file does not set yet, to values/FILE of the chapter whose folder matches chapterGlob in the
+// copy; it returns the copy, for --series.
+func seriesWithValues(t *testing.T, chapterGlob, file, yaml string) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "series")
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "series"))); err != nil {
 		t.Fatal(err)
 	}
-	values, err := filepath.Glob(filepath.Join(dir, "chapter-6-*", "values", "mlflow.yaml"))
+	values, err := filepath.Glob(filepath.Join(dir, chapterGlob, "values", file))
 	if err != nil || len(values) != 1 {
-		t.Fatalf("chapter 6's values/mlflow.yaml not found in the series copy: %v %v", values, err)
+		t.Fatalf("%s/values/%s not found in the series copy: %v %v", chapterGlob, file, values, err)
 	}
 	b, err := os.ReadFile(values[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if regexp.MustCompile(`(?m)^image:`).Match(b) {
-		t.Fatalf("%s already sets image: the test would need to merge its override", values[0])
+	for _, key := range regexp.MustCompile(`(?m)^([A-Za-z][\w-]*):`).FindAllStringSubmatch(yaml, -1) {
+		if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key[1]) + `:`).Match(b) {
+			t.Fatalf("%s already sets %s: the test would need to merge its override", values[0], key[1])
+		}
 	}
-	repo, tag := imageRef(t, ref)
-	b = append(b, []byte("\n# The schema upgrade test (internal/kindtest): an older MLflow.\nimage:\n  repository: "+repo+"\n  tag: \""+tag+"\"\n")...)
-	if err := os.WriteFile(values[0], b, 0o644); err != nil {
+	if err := os.WriteFile(values[0], append(b, "\n"+yaml...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
