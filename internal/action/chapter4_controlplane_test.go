@@ -41,7 +41,7 @@ func TestChapter4OnControlPlane(t *testing.T) {
 		t.Fatalf("up chapter-4: %v\n%s", err, e.out)
 	}
 	t.Logf("up chapter-4 with its checks in %s", time.Since(start).Round(time.Millisecond))
-	for _, want := range []string{"installed (namespace jenkins, revision 1)", "checks 3/3 passed", "✓ jenkins-job",
+	for _, want := range []string{"installed (namespace jenkins, revision 1)", "checks 4/4 passed", "✓ jenkins-job", "✓ workflow",
 		"Jenkins 2.580.2: job serving-app build #1 SUCCESS"} {
 		if !strings.Contains(e.out.String(), want) {
 			t.Errorf("up output lacks %q:\n%s", want, e.out)

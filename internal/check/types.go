@@ -3,7 +3,9 @@ package check
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 
 	"k8s.io/client-go/dynamic"
@@ -31,6 +33,7 @@ const (
 	TypeJenkinsJob          = "jenkins-job"
 	TypeRayJob              = "ray-job"
 	TypeRayCluster          = "ray-cluster"
+	TypeGitHubWorkflow      = "github-workflow"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -39,6 +42,9 @@ type Type struct {
 	series.CheckType
 	// Run runs one check of this type.
 	Run func(ctx context.Context, r *Runner, in Input) (string, error)
+	// Local types read only the series' files: they run without a cluster, where the others
+	// that are not Endpoint types are skipped.
+	Local bool
 }
 
 // Input is what a check runs with.
@@ -205,6 +211,31 @@ func Builtin() Types {
 					return "", err
 				}
 				return RayJob{Entrypoint: in.Check.Params[RayParamEntrypoint], Workers: workers}.Run(ctx, in.HTTP, in.Base)
+			},
+		},
+		TypeGitHubWorkflow: {
+			CheckType: series.CheckType{Required: []string{WorkflowParamFile},
+				Validate: func(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+					f := ck.Params[WorkflowParamFile]
+					if f == "" {
+						return nil // reported as a missing param
+					}
+					if !fs.ValidPath(f) || f == "." {
+						return []series.FieldProblem{{Field: "params." + WorkflowParamFile, Message: fmt.Sprintf("must be a path inside the chapter's folder, relative and without ..; got %q", f)}}
+					}
+					if ext := path.Ext(f); ext != ".yml" && ext != ".yaml" {
+						return []series.FieldProblem{{Field: "params." + WorkflowParamFile, Message: fmt.Sprintf("must name a workflow file (.yml or .yaml); got %q", f)}}
+					}
+					return nil
+				}},
+			Local: true,
+			Run: func(_ context.Context, r *Runner, in Input) (string, error) {
+				f := in.Check.Params[WorkflowParamFile]
+				b, err := r.chapterFile(in.Chapter, f)
+				if err != nil {
+					return "", fmt.Errorf("github-workflow: read %s of %s: %v", f, in.Chapter.ID(), err)
+				}
+				return GitHubWorkflow(f, b)
 			},
 		},
 		TypeRayCluster: {
