@@ -97,7 +97,10 @@ mlops_series_run_timestamp_seconds{chapter="chapter-10",command="check"} ` + fmt
 			if base == "" {
 				base = prom.URL
 			}
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			// Shorter than the check's 5 s between attempts: one attempt each. The pushed series
+			// are already scraped (waitPromQL above); retrying has its own test
+			// (TestPromQLWaitsForTheFirstScrape).
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			defer cancel()
 			got, err := c.check.Run(cctx, nil, base)
 			requireOutcome(t, got, err, c.fail, c.want, c.wantNot)
