@@ -398,8 +398,9 @@ func TestChaptersOnKind(t *testing.T) {
 	// The images of the next chapters go into the node in the background while the foreground
 	// upgrades chapter 6 and brings chapters up (importing is mostly the node's containerd writing
 	// files; the ups mostly wait on pods), one chapter after another so that an up never loads what
-	// the background is loading: `images load` for chapters 5, 8 and 10; then chapters 7 and 3 run images of the
-	// series' own, built as a reader builds them (images build, which loads them too), on the
+	// the background is loading: `images load` for chapters 5, 8 and 10; then chapters 7, 3 and 9 run
+	// images of the series' own, built as a reader builds them (images build, which loads them too,
+	// except chapter 9's, which goes up on the second cluster and is loaded by its up), on the
 	// Python base built here (no registry serves python:3.11-slim-bookworm here) with the
 	// machine's CA bundle for pip. Neither verb takes the cluster lock.
 	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3", "chapter-9"}

@@ -50,38 +50,17 @@ type goTB struct {
 	n               int
 }
 
-func (g *goTB) note(to *[]string, msg string) {
+// end records why this start stopped and ends its goroutine, as FailNow and SkipNow end a test's.
+func (g *goTB) end(to *[]string, msg string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	*to = append(*to, fmt.Sprintf("start %d: %s", g.n, msg))
-}
-
-func (g *goTB) Fatal(args ...any) {
-	g.note(g.failed, fmt.Sprint(args...))
+	g.mu.Unlock()
 	runtime.Goexit()
 }
 
-func (g *goTB) Fatalf(format string, args ...any) {
-	g.note(g.failed, fmt.Sprintf(format, args...))
-	runtime.Goexit()
-}
-
-func (g *goTB) FailNow() {
-	g.note(g.failed, "failed (see the log above)")
-	runtime.Goexit()
-}
-
-func (g *goTB) Skip(args ...any) {
-	g.note(g.skipped, fmt.Sprint(args...))
-	runtime.Goexit()
-}
-
-func (g *goTB) Skipf(format string, args ...any) {
-	g.note(g.skipped, fmt.Sprintf(format, args...))
-	runtime.Goexit()
-}
-
-func (g *goTB) SkipNow() {
-	g.note(g.skipped, "skipped")
-	runtime.Goexit()
-}
+func (g *goTB) Fatal(args ...any)                 { g.end(g.failed, fmt.Sprint(args...)) }
+func (g *goTB) Fatalf(format string, args ...any) { g.end(g.failed, fmt.Sprintf(format, args...)) }
+func (g *goTB) FailNow()                          { g.end(g.failed, "failed (see the log above)") }
+func (g *goTB) Skip(args ...any)                  { g.end(g.skipped, fmt.Sprint(args...)) }
+func (g *goTB) Skipf(format string, args ...any)  { g.end(g.skipped, fmt.Sprintf(format, args...)) }
+func (g *goTB) SkipNow()                          { g.end(g.skipped, "skipped") }
