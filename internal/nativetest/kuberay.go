@@ -37,20 +37,7 @@ func KubeRayOperator(t testing.TB, kubeconfig, watch, serviceAccount string) *Se
 	}
 	dir := t.TempDir()
 	if serviceAccount != "" {
-		cfg, err := clientcmd.LoadFromFile(kubeconfig)
-		if err != nil {
-			t.Fatalf("kuberay operator: read %s: %v", kubeconfig, err)
-		}
-		ctx, ok := cfg.Contexts[cfg.CurrentContext]
-		if !ok || cfg.AuthInfos[ctx.AuthInfo] == nil {
-			t.Fatalf("kuberay operator: %s has no user for its current context %q", kubeconfig, cfg.CurrentContext)
-		}
-		cfg.AuthInfos[ctx.AuthInfo].Impersonate = "system:serviceaccount:" + strings.Replace(serviceAccount, "/", ":", 1)
-		cfg.AuthInfos[ctx.AuthInfo].ImpersonateGroups = []string{"system:serviceaccounts", "system:authenticated"}
-		kubeconfig = filepath.Join(dir, "kubeconfig")
-		if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
-			t.Fatal(err)
-		}
+		_, kubeconfig = impersonate(t, kubeconfig, serviceAccount, dir)
 	}
 	metrics, health := FreePort(t), FreePort(t)
 	argv := []string{bin, "-kubeconfig", kubeconfig, "-enable-leader-election=false", "-log-stdout-encoder", "console",
@@ -62,4 +49,30 @@ func KubeRayOperator(t testing.TB, kubeconfig, watch, serviceAccount string) *Se
 	s := Start(t, "kuberay-operator", dir, base+"/readyz", nil, argv...)
 	s.URL, s.Port = base, health
 	return s
+}
+
+// impersonate writes into dir a copy of kubeconfig whose user acts as the ServiceAccount
+// serviceAccount ("namespace/name"), so that a controller run natively has exactly the
+// permissions its chart grants. It returns the ServiceAccount's namespace and the copy's path.
+func impersonate(t testing.TB, kubeconfig, serviceAccount, dir string) (namespace, path string) {
+	t.Helper()
+	ns, _, ok := strings.Cut(serviceAccount, "/")
+	if !ok {
+		t.Fatalf("service account %q: want namespace/name", serviceAccount)
+	}
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatalf("read %s: %v", kubeconfig, err)
+	}
+	ctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok || cfg.AuthInfos[ctx.AuthInfo] == nil {
+		t.Fatalf("%s has no user for its current context %q", kubeconfig, cfg.CurrentContext)
+	}
+	cfg.AuthInfos[ctx.AuthInfo].Impersonate = "system:serviceaccount:" + strings.Replace(serviceAccount, "/", ":", 1)
+	cfg.AuthInfos[ctx.AuthInfo].ImpersonateGroups = []string{"system:serviceaccounts", "system:authenticated"}
+	path = filepath.Join(dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return ns, path
 }
