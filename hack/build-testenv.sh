@@ -11,6 +11,7 @@ STAGING_VERSION=v0.37.2
 ETCD_VERSION=v3.6.16      # go.etcd.io/etcd/server/v3 (module root is package main)
 KWOK_VERSION=v0.8.0       # sigs.k8s.io/kwok/cmd/kwok
 KUBERAY_VERSION=v1.5.0    # github.com/ray-project/kuberay/ray-operator (charts/kuberay-operator appVersion)
+FLUX_VERSION=v1.9.6       # github.com/fluxcd/{source,kustomize}-controller (charts/flux appVersion)
 
 cache="${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}"
 bin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
@@ -118,4 +119,25 @@ if ! have ray-operator "$KUBERAY_VERSION"; then
   CGO_ENABLED=0 GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/ray-project/kuberay/ray-operator@$KUBERAY_VERSION"
   echo "$KUBERAY_VERSION" > "$bin/ray-operator.version"
 fi
+# --- Flux's source-controller and kustomize-controller (chapter 2) ------------------------------
+# Each module's go.mod replaces its api/ submodule with a local path, which `go install @v` refuses:
+# build from a writable copy of the module with that replace dropped, so the api module comes from
+# the proxy at the version go.mod requires. source-controller v1.9.6 requires
+# github.com/fluxcd/pkg/artifact v0.18.3, which the module proxy here does not serve (403); v0.18.0
+# has the same API for what it uses. Static, like the KubeRay operator, so the real-container
+# layer's stand-in images reuse these binaries. About 9 and 7 minutes on 2 cores, cold.
+for c in source-controller kustomize-controller; do
+  if ! have "$c" "$FLUX_VERSION"; then
+    log "building Flux's $c $FLUX_VERSION"
+    src="$(go mod download -json "github.com/fluxcd/$c@$FLUX_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+    mod="$work/flux-$c"
+    rm -rf "$mod"; cp -r "$src" "$mod"; chmod -R u+w "$mod"
+    (cd "$mod" && go mod edit -dropreplace "github.com/fluxcd/$c/api")
+    if [[ $c == source-controller ]]; then
+      (cd "$mod" && go mod edit -require github.com/fluxcd/pkg/artifact@v0.18.0)
+    fi
+    (cd "$mod" && CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "-s -w" -o "$bin/$c" .)
+    echo "$FLUX_VERSION" > "$bin/$c.version"
+  fi
+done
 log "binaries ready in $bin"

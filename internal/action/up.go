@@ -99,7 +99,7 @@ func (e *Env) upLocked(ctx context.Context, cl *cluster.Cluster, p *Plan, o UpOp
 	helm.Log = e.UI.LogWriter("helm") // the Helm SDK's log, shown with -v
 	ledger := deploy.Ledger{CS: cl.CS}
 	for _, c := range p.Chapters {
-		if err := e.upChapter(ctx, helm, ledger, c, p.Waves[c.ID()], o); err != nil {
+		if err := e.upChapter(ctx, cl, helm, ledger, c, p.Waves[c.ID()], o); err != nil {
 			return err
 		}
 	}
@@ -136,7 +136,7 @@ func (e *Env) footer(ch *series.Chapter) {
 	}
 }
 
-func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Ledger, ch *series.Chapter, waves [][]*deploy.Release, o UpOptions) error {
+func (e *Env) upChapter(ctx context.Context, cl *cluster.Cluster, helm *deploy.Helm, ledger deploy.Ledger, ch *series.Chapter, waves [][]*deploy.Release, o UpOptions) error {
 	entries, err := ledger.Read(ctx)
 	if err != nil {
 		return err
@@ -217,6 +217,11 @@ func (e *Env) upChapter(ctx context.Context, helm *deploy.Helm, ledger deploy.Le
 				}
 				if out.Note != "" {
 					e.UI.Say(i18n.Note, out.Note)
+				}
+				if r.Component.Publish != nil {
+					if _, err := e.publish(ctx, cl, ch, r.Component, o.Endpoints, publishMessage(ch, r.Component.Publish.Dir)); err != nil {
+						errs[i] = err
+					}
 				}
 			}(i, r)
 		}

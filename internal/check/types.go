@@ -34,6 +34,8 @@ const (
 	TypeRayJob              = "ray-job"
 	TypeRayCluster          = "ray-cluster"
 	TypeGitHubWorkflow      = "github-workflow"
+	TypeFluxSync            = "flux-sync"
+	TypeFluxDrift           = "flux-drift"
 )
 
 // Type is one check type: what a spec may say of it (its params, whether it reaches a Service,
@@ -263,18 +265,53 @@ func Builtin() Types {
 						return "", err
 					}
 				}
-				if r.REST == nil {
-					return "", fmt.Errorf("ray-cluster: no cluster configuration to read the RayCluster with")
-				}
-				dyn, err := dynamic.NewForConfig(r.REST)
+				dyn, err := r.dynamic(TypeRayCluster)
 				if err != nil {
-					return "", fmt.Errorf("ray-cluster: %w", err)
+					return "", err
 				}
 				name := in.Check.Params["name"]
 				if name == "" {
 					name = comp.Name
 				}
 				return RayClusterReady(ctx, dyn, r.CS, comp.Namespace, name, workers)
+			},
+		},
+		TypeFluxSync: {
+			CheckType: series.CheckType{Endpoint: true, Required: []string{FluxParamRepository, FluxParamKustomization},
+				Validate: func(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+					return fluxRefProblems(ck, FluxParamKustomization)
+				}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				ns, name, err := SplitRef(in.Check.Params[FluxParamKustomization])
+				if err != nil {
+					return "", err
+				}
+				dyn, err := r.dynamic(TypeFluxSync)
+				if err != nil {
+					return "", err
+				}
+				return FluxSync{GitURL: in.Base + "/" + in.Check.Params[FluxParamRepository] + ".git", Namespace: ns, Name: name}.Run(ctx, dyn)
+			},
+		},
+		TypeFluxDrift: {
+			CheckType: series.CheckType{Required: []string{FluxParamKustomization, FluxParamConfigMap},
+				Validate: func(_ *series.Chapter, ck series.Check) []series.FieldProblem {
+					return append(fluxRefProblems(ck, FluxParamKustomization), fluxRefProblems(ck, FluxParamConfigMap)...)
+				}},
+			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
+				ns, name, err := SplitRef(in.Check.Params[FluxParamKustomization])
+				if err != nil {
+					return "", err
+				}
+				cmNS, cmName, err := SplitRef(in.Check.Params[FluxParamConfigMap])
+				if err != nil {
+					return "", err
+				}
+				dyn, err := r.dynamic(TypeFluxDrift)
+				if err != nil {
+					return "", err
+				}
+				return FluxDrift{Namespace: ns, Name: name, CMNamespace: cmNS, CMName: cmName}.Run(ctx, dyn, r.CS)
 			},
 		},
 		TypeGrafanaDatasource: {
@@ -288,4 +325,16 @@ func Builtin() Types {
 			},
 		},
 	}
+}
+
+// dynamic is a client for custom resources, for a check of type typ.
+func (r *Runner) dynamic(typ string) (dynamic.Interface, error) {
+	if r.REST == nil || r.CS == nil {
+		return nil, fmt.Errorf("%s: reads objects in the cluster, and no cluster was given (an --endpoint alone is not enough)", typ)
+	}
+	dyn, err := dynamic.NewForConfig(r.REST)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", typ, err)
+	}
+	return dyn, nil
 }

@@ -85,12 +85,13 @@ func normalise(s string) string {
 // reader sees, from the locale environment alone.
 func TestGoldenLanguages(t *testing.T) {
 	kc := writeKubeconfig(t)
-	shown := map[string]string{kc: "KUBECONFIG"}
+	coming := comingSeries(t)
+	shown := map[string]string{kc: "KUBECONFIG", coming: "SERIES_WITHOUT_CHAPTER_2"}
 	for _, l := range locales {
 		t.Run(string(l.lang), func(t *testing.T) {
 			golden(t, "errors."+string(l.lang), transcript(t, l.env, shown,
 				[]string{"up", "chapter-42"},
-				[]string{"render", "chapter-2"},
+				[]string{"render", "chapter-2", "--series", coming},
 				[]string{"list", "-o", "xml"},
 				[]string{"list", "--lang", "fr"},
 				[]string{"check", "chapter-6", "--endpoint", "mlflow"},

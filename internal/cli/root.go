@@ -83,7 +83,7 @@ Exit codes: 0 ok, 1 error, 2 a check failed, 3 the environment is unfit (e.g. no
 	f.StringVar(&g.SeriesDir, "series", "", "read the series from this folder instead of the embedded one (the author's workflow)")
 	root.AddCommand(
 		newListCmd(g), newUpCmd(g), newCheckCmd(g), newStatusCmd(g), newDownCmd(g),
-		newRenderCmd(g), newDocsCmd(g), newValidateCmd(g), newVersionCmd(g), newOpenCmd(g), newCredsCmd(g), newFootprintCmd(g), newDoctorCmd(g), newImagesCmd(g),
+		newRenderCmd(g), newDocsCmd(g), newValidateCmd(g), newVersionCmd(g), newOpenCmd(g), newGitopsCmd(g), newCredsCmd(g), newFootprintCmd(g), newDoctorCmd(g), newImagesCmd(g),
 	)
 	return root, g
 }

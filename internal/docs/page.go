@@ -240,6 +240,9 @@ func (p *chapterPage) renderCommands(b *strings.Builder, t texts) {
 		if c.Credentials != nil {
 			cmds = append(cmds, command{"mlops-series creds " + c.Name, t.cmdCreds(c.Name, c.Namespace+"/"+c.Credentials.Secret)})
 		}
+		if c.Publish != nil {
+			cmds = append(cmds, command{"mlops-series gitops push --series DIR", t.cmdPush(c.Publish.Dir, c.Publish.Repository+".git")})
+		}
 	}
 	cmds = append(cmds,
 		command{"mlops-series render " + id, t.cmdRender},

@@ -49,6 +49,7 @@ type texts struct {
 	cmdStatus       string
 	cmdOpen         func(name, target string) string
 	cmdCreds        func(name, secret string) string
+	cmdPush         func(dir, repo string) string
 	cmdRender       string
 	cmdDown         string
 
@@ -144,6 +145,9 @@ func textsFor(lang string) texts {
 			},
 			cmdCreds: func(name, secret string) string {
 				return fmt.Sprintf("%s 로그인 사용자와 비밀번호 보기 (Secret %s)", name, secret)
+			},
+			cmdPush: func(dir, repo string) string {
+				return fmt.Sprintf("고친 %s/ 폴더를 클러스터의 Git 서버(%s)에 커밋하고 Flux 가 적용할 때까지 기다리기", dir, repo)
 			},
 			cmdRender: "적용할 매니페스트만 출력 (클러스터는 바꾸지 않음)",
 			cmdDown:   "이 장이 설치한 것만 제거",
@@ -246,6 +250,9 @@ func textsFor(lang string) texts {
 		},
 		cmdCreds: func(name, secret string) string {
 			return fmt.Sprintf("show the user and password to log in to %s (Secret %s)", name, secret)
+		},
+		cmdPush: func(dir, repo string) string {
+			return fmt.Sprintf("commit the edited %s/ folder to the cluster's Git server (%s) and wait for Flux to apply it", dir, repo)
 		},
 		cmdRender: "print the manifests that up would apply, changing nothing",
 		cmdDown:   "remove what this chapter installed",

@@ -43,6 +43,13 @@ const (
 	Installed
 	Upgraded
 	Unchanged
+	PublishStart
+	Published
+	PublishUnchanged
+	PublishFailed
+	GitopsWaitStart
+	GitopsApplied
+	GitopsWaitFailed
 	Note
 	LedgerNotUpdated
 	PartlyInstalled
@@ -243,6 +250,13 @@ var catalog = [numKeys]Msg{
 	Installed:        {Ko: "%s %s 설치 완료 (네임스페이스 %s, 리비전 %d)", En: "%s %s installed (namespace %s, revision %d)"},
 	Upgraded:         {Ko: "%s %s 업그레이드 완료 (네임스페이스 %s, 리비전 %d)", En: "%s %s upgraded (namespace %s, revision %d)"},
 	Unchanged:        {Ko: "%s %s 변경 없음 (네임스페이스 %s, 리비전 %d)", En: "%s %s unchanged (namespace %s, revision %d)"},
+	PublishStart:     {Ko: "%s/ 폴더를 %s 에 push 하는 중", En: "pushing folder %s/ to %s"},
+	Published:        {Ko: "%s/ 를 %s 에 push 함: %s (파일 %d개)", En: "%s/ pushed to %s: %s (%d files)"},
+	PublishUnchanged: {Ko: "%s/ 는 %s 와 같음: %s (파일 %d개)", En: "%s/ already in %s: %s (%d files)"},
+	PublishFailed:    {Ko: "%s/ 를 %s 에 push 하지 못함", En: "pushing %s/ to %s failed"},
+	GitopsWaitStart:  {Ko: "Flux(Kustomization %s)가 %s 를 적용하기를 기다리는 중", En: "waiting for Flux to apply %[2]s (Kustomization %[1]s)"},
+	GitopsApplied:    {Ko: "Kustomization %s 가 %s 를 적용함", En: "Kustomization %s applied %s"},
+	GitopsWaitFailed: {Ko: "Kustomization %s 가 %s 를 적용하지 못함", En: "Kustomization %s did not apply %s"},
 	Note:             {Ko: "   알림: %s\n", En: "   note: %s\n"},
 	LedgerNotUpdated: {Ko: "   설치 기록(ledger)을 갱신하지 못했습니다: %v\n", En: "   could not update the ledger: %v\n"},
 	PartlyInstalled: {

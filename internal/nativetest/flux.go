@@ -63,11 +63,11 @@ func SourceController(t testing.TB, kubeconfig, serviceAccount string) *Server {
 	ns, kc := impersonate(t, kubeconfig, serviceAccount, dir)
 	storage, metrics, health := FreePort(t), FreePort(t), FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(storage)
-	argv := []string{bin, "--kubeconfig", kc, "--watch-all-namespaces=false", "--enable-leader-election=false",
+	argv := []string{bin, "--watch-all-namespaces=false", "--enable-leader-election=false",
 		"--log-encoding=console", "--storage-path", filepath.Join(dir, "storage"),
 		"--storage-addr", addr, "--storage-adv-addr", addr,
 		"--metrics-addr", "127.0.0.1:" + strconv.Itoa(metrics), "--health-addr", "127.0.0.1:" + strconv.Itoa(health)}
-	s := Start(t, "source-controller", dir, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), []string{"RUNTIME_NAMESPACE=" + ns}, argv...)
+	s := Start(t, "source-controller", dir, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), []string{"RUNTIME_NAMESPACE=" + ns, "KUBECONFIG=" + kc}, argv...)
 	s.URL, s.Port = "http://"+addr, storage
 	return s
 }
@@ -80,10 +80,10 @@ func KustomizeController(t testing.TB, kubeconfig, serviceAccount string) *Serve
 	dir := t.TempDir()
 	ns, kc := impersonate(t, kubeconfig, serviceAccount, dir)
 	metrics, health := FreePort(t), FreePort(t)
-	argv := []string{bin, "--kubeconfig", kc, "--watch-all-namespaces=false", "--enable-leader-election=false",
+	argv := []string{bin, "--watch-all-namespaces=false", "--enable-leader-election=false",
 		"--log-encoding=console",
 		"--metrics-addr", "127.0.0.1:" + strconv.Itoa(metrics), "--health-addr", "127.0.0.1:" + strconv.Itoa(health)}
-	s := Start(t, "kustomize-controller", dir, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), []string{"RUNTIME_NAMESPACE=" + ns}, argv...)
+	s := Start(t, "kustomize-controller", dir, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), []string{"RUNTIME_NAMESPACE=" + ns, "KUBECONFIG=" + kc}, argv...)
 	s.Port = health
 	return s
 }

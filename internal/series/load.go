@@ -203,6 +203,14 @@ func (l *Library) valuesProblems(ch *Chapter) []problem {
 			used[path.Clean(v)] = true
 		}
 	}
+	for i, c := range ch.Components {
+		if c.Publish == nil || c.Publish.Dir == "" || !fs.ValidPath(c.Publish.Dir) {
+			continue
+		}
+		if fi, err := fs.Stat(l.FS, path.Join(ch.Dir, c.Publish.Dir)); err != nil || !fi.IsDir() {
+			ps = append(ps, problem{fmt.Sprintf("components[%d].publish.dir", i), fmt.Sprintf("%s: no such folder in %s", c.Publish.Dir, ch.Dir)})
+		}
+	}
 	_ = fs.WalkDir(l.FS, path.Join(ch.Dir, ValuesDir), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil // no values/ folder is fine

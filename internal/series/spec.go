@@ -136,6 +136,30 @@ type Component struct {
 	Timeout Duration `yaml:"timeout"`
 	// Credentials say where the login of the component's web UI is kept (`mlops-series creds`).
 	Credentials *Credentials `yaml:"credentials"`
+	// Publish makes the component a Git server that `up` pushes a folder of the chapter to, once
+	// the release is ready (chapter 2: the repository Flux syncs from).
+	Publish *Publish `yaml:"publish"`
+}
+
+// Publish names a folder of the chapter and the repository of a component's Git server that
+// holds it: `up` and `mlops-series gitops push` commit the folder to the repository's main branch
+// over HTTP (a port-forward to Service:Port, or the component's --endpoint).
+type Publish struct {
+	// Dir is the folder, relative to the chapter's.
+	Dir string `yaml:"dir"`
+	// Repository is the repository's name: the server serves it as /<name>.git.
+	Repository string `yaml:"repository"`
+	// Service is the Git server's Service (default: the component's name) and Port its port.
+	Service string `yaml:"service"`
+	Port    int    `yaml:"port"`
+}
+
+// ServiceName is the Service the folder is pushed through.
+func (p Publish) ServiceName(component string) string {
+	if p.Service != "" {
+		return p.Service
+	}
+	return component
 }
 
 // Credentials name the Secret, in the component's namespace, that the chart generates with the login

@@ -3,6 +3,7 @@ package series
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"regexp"
 	"slices"
@@ -116,6 +117,20 @@ func validateChapter(c *Chapter, o options) []problem {
 		checkAnchor(p+".section", comp.Section, true)
 		if comp.Credentials != nil {
 			ps = append(ps, validateCredentials(p+".credentials", *comp.Credentials)...)
+		}
+		if pub := comp.Publish; pub != nil {
+			if pub.Dir == "" || pub.Dir == "." || !fs.ValidPath(pub.Dir) {
+				add(p+".publish.dir", "must be a folder inside the chapter's, relative and without ..; got %q", pub.Dir)
+			}
+			if !dnsLabel.MatchString(pub.Repository) {
+				add(p+".publish.repository", "must name the repository as a DNS label (served as /<name>.git), got %q", pub.Repository)
+			}
+			if pub.Service != "" && !dnsLabel.MatchString(pub.Service) {
+				add(p+".publish.service", "must be a Service name (DNS label), got %q", pub.Service)
+			}
+			if pub.Port < 1 || pub.Port > 65535 {
+				add(p+".publish.port", "must be the Git server's Service port (1-65535), got %d", pub.Port)
+			}
 		}
 	}
 	for i, comp := range c.Components {
