@@ -78,6 +78,7 @@ pytest:
 .PHONY: pytest-suites
 pytest-suites:
 	$(MLOPS_VENVS)/ansible/bin/python -m pytest -q -p no:cacheprovider infra/ansible
+	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-2-gitops
 	$(MLOPS_VENVS)/jupyter/bin/python -m pytest -q -p no:cacheprovider series/chapter-3-experiment-environment
 	$(MLOPS_VENVS)/airflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-5-pipelines
 	$(MLOPS_VENVS)/mlflow/bin/python -m pytest -q -p no:cacheprovider series/chapter-6-model-registry

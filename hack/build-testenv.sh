@@ -17,6 +17,10 @@ cache="${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}"
 bin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
 work="${MLOPS_TESTENV_WORK:-$cache/testenv-build}"
 mkdir -p "$bin" "$work"
+# One build at a time (the real-container layer's stand-ins may ask for the Flux binaries while
+# `make deps` builds them): the second waits, then finds them built.
+exec 9>"$bin/.build.lock"
+flock 9
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 
 have() { # name version

@@ -33,7 +33,7 @@ wait "$node_pid" || node_rc=$?
 wait "$py_pid" || py_rc=$?
 [ $node_rc -eq 0 ] || { log "node image build failed"; exit 1; }
 [ $py_rc -eq 0 ] || { log "stand-in build failed"; exit 1; }
-bash "$here/build-standins.sh" statsd-exporter prometheus kuberay-operator
+bash "$here/build-standins.sh" statsd-exporter prometheus kuberay-operator source-controller kustomize-controller
 
 # The overlay: the node image built here, and the containerd patch only where the engine cannot
 # lower oom_score_adj (the kubelet gives pod sandboxes -998). The cgroup v1 kubelet patch is added by

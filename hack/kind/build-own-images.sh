@@ -5,13 +5,13 @@
 # machine's CA bundle for pip. .ci/run starts it in the background beside the Go builds of `make
 # deps`: the images wait mostly on PyPI, npm and Debian's mirror. The layer's own `images build`
 # then finds them up to date (their inputs label) and only loads them into the kind node.
-# usage: build-own-images.sh [CHAPTER...]   (default: chapter-7 chapter-3 chapter-9)
+# usage: build-own-images.sh [CHAPTER...]   (default: chapter-7 chapter-3 chapter-9 chapter-2)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=versions.sh
 source "$here/versions.sh"
-chapters=("$@"); [ ${#chapters[@]} -gt 0 ] || chapters=(chapter-7 chapter-3 chapter-9)
+chapters=("$@"); [ ${#chapters[@]} -gt 0 ] || chapters=(chapter-7 chapter-3 chapter-9 chapter-2)
 bin="$kcache/ci-bin/mlops-series"
 ensure_rootfs py-bookworm
 # The same flags as `make build`, so the Go build cache serves both.

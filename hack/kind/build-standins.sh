@@ -26,8 +26,9 @@ declare -A match=(
   [postgres]=library/postgres [redis]=library/redis [pushgateway]=prom/pushgateway
   [grafana]=grafana/grafana [statsd-exporter]=prom/statsd-exporter [prometheus]=prom/prometheus
   [kuberay-operator]=kuberay/operator
+  [source-controller]=fluxcd/source-controller [kustomize-controller]=fluxcd/kustomize-controller
 )
-all=(postgres redis pushgateway statsd-exporter grafana mlflow mlflow-previous feast airflow prometheus kuberay-operator)
+all=(postgres redis pushgateway statsd-exporter grafana mlflow mlflow-previous feast airflow prometheus kuberay-operator source-controller kustomize-controller)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${all[@]}")
 # mlflow-previous is built on the pinned mlflow stand-in: that one first.
 if [[ " ${names[*]} " == *" mlflow-previous "* && " ${names[*]} " != *" mlflow "* ]]; then names=(mlflow "${names[@]}"); fi
@@ -81,6 +82,14 @@ for n in "${names[@]}"; do
         CGO_ENABLED=0 GOBIN="$ctx" go install -trimpath -ldflags "-s -w" "github.com/ray-project/kuberay/ray-operator@$v"
         mv "$ctx/ray-operator" "$ctx/manager"
       fi ;;
+    source-controller|kustomize-controller)
+      # The binaries the test control plane runs (hack/build-testenv.sh builds them static, at the
+      # same version); that script builds them when missing.
+      v="${ref##*:}"; tbin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
+      if ! [ -x "$tbin/$n" ] || [ "$(cat "$tbin/$n.version" 2>/dev/null)" != "$v" ]; then
+        bash "$repo/hack/build-testenv.sh"
+      fi
+      cp "$tbin/$n" "$ctx/$n" ;;
     prometheus)
       # Prometheus' Go module versions are v0.<3-digit minor>.<patch> for release v3.<minor>.<patch>.
       v="${ref##*:v}"; major="${v%%.*}"; rest="${v#*.}"; minor="${rest%%.*}"; patch="${rest#*.}"

@@ -403,7 +403,7 @@ func TestChaptersOnKind(t *testing.T) {
 	// except chapter 9's, which goes up on the second cluster and is loaded by its up), on the
 	// Python base built here (no registry serves python:3.11-slim-bookworm here) with the
 	// machine's CA bundle for pip. Neither verb takes the cluster lock.
-	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3", "chapter-9"}
+	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3", "chapter-9", "chapter-2"}
 	built := map[string]chan int{}
 	for _, id := range order {
 		built[id] = make(chan int, 1)
@@ -422,12 +422,12 @@ func TestChaptersOnKind(t *testing.T) {
 		for _, id := range order {
 			start := time.Now()
 			args := []string{"images", "load", id}
-			if id == "chapter-7" || id == "chapter-3" || id == "chapter-9" {
+			if id == "chapter-7" || id == "chapter-3" || id == "chapter-9" || id == "chapter-2" {
 				args = []string{"images", "build", id,
 					"--build-arg", "BASE=mlops-series.local/rootfs:py-bookworm", "--ca-file", "/etc/ssl/certs/ca-certificates.crt"}
 			}
-			if id == "chapter-9" {
-				// Chapter 9 goes up on the second cluster (below): built now, loaded by its up.
+			if id == "chapter-9" || id == "chapter-2" {
+				// Chapters 9 and 2 go up on the second cluster (below): built now, loaded by their up.
 				args = append(args, "--no-load")
 			}
 			out, code := e.run(45*time.Minute, args...)
@@ -634,6 +634,41 @@ func TestChaptersOnKind(t *testing.T) {
 	// The run is in chapter 6's MLflow, with its metric and the model it logged.
 	t.Log(mlflowPy(t, rayRunVerify, m[1]))
 	requireNoRestarts(t, "mlflow", "ray")
+
+	// Chapter 2 on the same cluster: the Git server (the series' own image) gets gitops/ pushed
+	// by up, Flux's controllers (stand-ins built from the same Go modules) sync it; then a change
+	// pushed with `gitops push` reaches the cluster, and the Git server's pod is replaced without
+	// losing the repository (its volume).
+	waitBuilt("chapter-2")
+	start = time.Now()
+	out = e.up("chapter-2")
+	requireChecks(t, out)
+	t.Logf("TIMING up chapter-2 %s", time.Since(start).Round(100*time.Millisecond))
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "pushed to series.git") || strings.Contains(l, "applied by Kustomization") || strings.Contains(l, "put Git's value") {
+			t.Logf("chapter-2: %s", strings.TrimSpace(l))
+		}
+	}
+	dir = seriesWithFile(t, "chapter-2-*/gitops/settings.yaml", "MLFLOW_EXPERIMENT_PREFIX: team-a", "MLFLOW_EXPERIMENT_PREFIX: team-a-kind")
+	start = time.Now()
+	out = e.must(5*time.Minute, "gitops", "push", "--series", dir, "-m", "kind test: a new prefix")
+	t.Logf("TIMING gitops push %s\n%s", time.Since(start).Round(100*time.Millisecond), tail(out, 3))
+	if got := mustKubectl(t, "get", "configmap", "-n", "ml-team-a", "team-settings", "-o", "jsonpath={.data.MLFLOW_EXPERIMENT_PREFIX}"); strings.TrimSpace(got) != "team-a-kind" {
+		t.Errorf("after gitops push, team-settings has MLFLOW_EXPERIMENT_PREFIX %q, want team-a-kind", got)
+	}
+	head := mustKubectl(t, "get", "gitrepository", "-n", "flux-system", "series", "-o", "jsonpath={.status.artifact.revision}")
+	mustKubectl(t, "delete", "pod", "-n", "git", "-l", "app.kubernetes.io/instance=git-server", "--wait=true")
+	waitReady(t, 3*time.Minute, time.Time{})
+	out, code := e.run(5*time.Minute, "check", "chapter-2")
+	if code != 0 {
+		e.dump()
+		t.Fatalf("check chapter-2 after the Git server's pod was replaced: exit %d\n%s", code, out)
+	}
+	requireChecks(t, out)
+	if !strings.Contains(out, strings.TrimSpace(head)) {
+		t.Errorf("after the Git server's pod was replaced the repository is not at %s:\n%s", head, out)
+	}
+	requireNoRestarts(t, "git", "flux-system")
 	e.must(10*time.Minute, "down", "--all")
 	if exists(t) {
 		t.Fatal("down --all left the kind node container")

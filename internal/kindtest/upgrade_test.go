@@ -118,6 +118,28 @@ func seriesWithValues(t *testing.T, chapterGlob, file, yaml string) string {
 	return dir
 }
 
+// seriesWithFile is a copy of the series in which the one file matching glob (relative to the
+// series folder) has old replaced by new.
+func seriesWithFile(t *testing.T, glob, old, new string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "series")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "series"))); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, glob))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("%s not found in the series copy: %v %v", glob, files, err)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil || !strings.Contains(string(b), old) {
+		t.Fatalf("%s lacks %q (%v)", files[0], old, err)
+	}
+	if err := os.WriteFile(files[0], []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // psqlValue runs a one-value query in a chapter's PostgreSQL pod.
 func psqlValue(t *testing.T, ns, db, query string) string {
 	t.Helper()
