@@ -94,3 +94,24 @@ func TestFluxChecksValidation(t *testing.T) {
 		t.Errorf("a valid flux-drift: %+v", ps)
 	}
 }
+
+func TestPodsComponentsParam(t *testing.T) {
+	ch := &series.Chapter{Number: 2, Slug: "gitops", Components: []series.Component{{Name: "git-server"}, {Name: "flux"}, {Name: "flux-sync"}}}
+	types := Builtin().Spec()
+	ok := series.Check{Name: "pods", Type: TypePods, Params: map[string]string{PodsParamComponents: "git-server, flux"}}
+	if ps := types[TypePods].Validate(ch, ok); len(ps) != 0 {
+		t.Errorf("valid components: %+v", ps)
+	}
+	comps, err := podsComponents(ch, "git-server, flux")
+	if err != nil || len(comps) != 2 || comps[1].Name != "flux" {
+		t.Errorf("podsComponents = %v, %v", comps, err)
+	}
+	bad := series.Check{Name: "pods", Type: TypePods, Params: map[string]string{PodsParamComponents: "git-server,nope"}}
+	if ps := types[TypePods].Validate(ch, bad); len(ps) != 1 || !strings.Contains(ps[0].Message, `"nope" is not a component of chapter-2`) {
+		t.Errorf("unknown component: %+v", ps)
+	}
+	both := series.Check{Name: "pods", Type: TypePods, Component: "flux", Params: map[string]string{PodsParamComponents: "flux"}}
+	if ps := types[TypePods].Validate(ch, both); len(ps) != 1 || !strings.Contains(ps[0].Message, "not both") {
+		t.Errorf("component and components: %+v", ps)
+	}
+}

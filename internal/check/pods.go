@@ -63,3 +63,22 @@ func podsOnce(ctx context.Context, cs kubernetes.Interface, ch *series.Chapter, 
 	}
 	return total, problems, nil
 }
+
+// PodsParamComponents narrows a pods check to some of the chapter's components (comma-separated
+// names): for a chapter with a component that runs no pod of its own (chapter 2's flux-sync,
+// which holds only Flux objects).
+const PodsParamComponents = "components"
+
+// podsComponents resolves a pods check's components param against the chapter.
+func podsComponents(ch *series.Chapter, list string) ([]series.Component, error) {
+	var out []series.Component
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		comp, ok := ch.Component(name)
+		if !ok {
+			return nil, fmt.Errorf("%q is not a component of %s", name, ch.ID())
+		}
+		out = append(out, comp)
+	}
+	return out, nil
+}

@@ -83,15 +83,30 @@ var credentialParams = []string{"username", "passwordSecret"}
 func Builtin() Types {
 	return Types{
 		TypePods: {
-			CheckType: series.CheckType{Validate: func(ch *series.Chapter, ck series.Check) []series.FieldProblem {
+			CheckType: series.CheckType{Optional: []string{PodsParamComponents}, Validate: func(ch *series.Chapter, ck series.Check) []series.FieldProblem {
 				if ck.Component == "" && len(ch.Components) == 0 {
 					return []series.FieldProblem{{Field: "component", Message: "a pods check without a component checks the chapter's components, and this chapter has none: name a component of a required chapter"}}
+				}
+				if v, ok := ck.Params[PodsParamComponents]; ok {
+					if ck.Component != "" {
+						return []series.FieldProblem{{Field: "params." + PodsParamComponents, Message: "give component or params.components, not both"}}
+					}
+					if _, err := podsComponents(ch, v); err != nil {
+						return []series.FieldProblem{{Field: "params." + PodsParamComponents, Message: err.Error()}}
+					}
 				}
 				return nil
 			}},
 			Run: func(ctx context.Context, r *Runner, in Input) (string, error) {
 				if in.Check.Component == "" {
-					return Pods(ctx, r.CS, in.Chapter, in.Chapter.Components)
+					comps := in.Chapter.Components
+					if v, ok := in.Check.Params[PodsParamComponents]; ok {
+						var err error
+						if comps, err = podsComponents(in.Chapter, v); err != nil {
+							return "", err
+						}
+					}
+					return Pods(ctx, r.CS, in.Chapter, comps)
 				}
 				owner, comp, err := r.component(in.Chapter, in.Check.Component)
 				if err != nil {

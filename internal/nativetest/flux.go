@@ -61,6 +61,9 @@ func SourceController(t testing.TB, kubeconfig, serviceAccount string) *Server {
 	bin := fluxBin(t, "source-controller")
 	dir := t.TempDir()
 	ns, kc := impersonate(t, kubeconfig, serviceAccount, dir)
+	if err := os.Mkdir(filepath.Join(dir, "storage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	storage, metrics, health := FreePort(t), FreePort(t), FreePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(storage)
 	argv := []string{bin, "--watch-all-namespaces=false", "--enable-leader-election=false",
