@@ -215,15 +215,15 @@ func (f FluxSync) once(ctx context.Context, dyn dynamic.Interface) (msg string, 
 	want := gitops.Revision(head)
 	ks, err := ReadFluxObject(ctx, dyn, KustomizationGVR, f.Namespace, f.Name)
 	if err != nil {
-		return "", false, false, fmt.Errorf("Kustomization %s/%s: %w", f.Namespace, f.Name, err)
+		return "", false, false, fmt.Errorf("read the Kustomization %s/%s: %w", f.Namespace, f.Name, err)
 	}
 	if ks.Spec.SourceRef.Kind != "GitRepository" {
-		return "", false, false, fmt.Errorf("Kustomization %s/%s applies a %s, not a GitRepository", f.Namespace, f.Name, ks.Spec.SourceRef.Kind)
+		return "", false, false, fmt.Errorf("the Kustomization %s/%s applies a %s, not a GitRepository", f.Namespace, f.Name, ks.Spec.SourceRef.Kind)
 	}
 	srcNS, srcName := f.sourceNamespace(ks), ks.Spec.SourceRef.Name
 	src, err := ReadFluxObject(ctx, dyn, GitRepositoryGVR, srcNS, srcName)
 	if err != nil {
-		return "", false, false, fmt.Errorf("GitRepository %s/%s: %w", srcNS, srcName, err)
+		return "", false, false, fmt.Errorf("read the GitRepository %s/%s: %w", srcNS, srcName, err)
 	}
 	if ok, why := src.Ready(); !ok {
 		return fmt.Sprintf("GitRepository %s/%s is not ready: %s", srcNS, srcName, why), false, false, nil
@@ -260,7 +260,7 @@ type FluxDrift struct {
 func (f FluxDrift) Run(ctx context.Context, dyn dynamic.Interface, cs kubernetes.Interface) (string, error) {
 	ks, err := ReadFluxObject(ctx, dyn, KustomizationGVR, f.Namespace, f.Name)
 	if err != nil {
-		return "", fmt.Errorf("Kustomization %s/%s: %w", f.Namespace, f.Name, err)
+		return "", fmt.Errorf("read the Kustomization %s/%s: %w", f.Namespace, f.Name, err)
 	}
 	want := "ConfigMap " + f.CMNamespace + "/" + f.CMName
 	managed := false
