@@ -82,7 +82,7 @@ func TestBuiltinTypeRules(t *testing.T) {
 		{`{name: f, type: feast-online-features, component: web, port: 80, section: "#f", params: {features: v:a, entities: id=1, expected: e.json, colour: red}}`, "checks[0].params.colour: unknown param for a feast-online-features check (known: features, entities, expected)"},
 		{`{name: d, type: airflow-dag-run, component: web, port: 80, section: "#d", params: {passwordSecret: nokey}}`, "needs params.dag"},
 		{`{name: k, type: kubernetes-version, section: "#k"}`, "needs params.version"},
-		{`{name: s, type: smoke, section: "#s"}`, `unknown check type "smoke" (known: airflow-dag-run, coredns, feast-online-features, github-workflow, grafana-datasource, http, jenkins-job, jupyterhub-kernel, kubernetes-version, load, mlflow-roundtrip, nodes, pods, predict, promql, ray-cluster, ray-job, storage-binds, tensorboard-scalars)`},
+		{`{name: s, type: smoke, section: "#s"}`, `unknown check type "smoke" (known: airflow-dag-run, coredns, feast-online-features, flux-drift, flux-sync, github-workflow, grafana-datasource, http, jenkins-job, jupyterhub-kernel, kubernetes-version, load, mlflow-roundtrip, nodes, pods, predict, promql, ray-cluster, ray-job, storage-binds, tensorboard-scalars)`},
 		{`{name: p, type: predict, component: web, port: 80, section: "#p"}`, "a predict check needs params.sample"},
 		{`{name: p, type: predict, component: web, port: 80, path: predict, section: "#p", params: {sample: s.json}}`, `checks[0].path: must start with /, got "predict"`},
 		{`{name: p, type: predict, component: web, port: 80, section: "#p", params: {sample: s.json, model: iris}}`, `checks[0].params.model: "iris": want NAME@ALIAS`},
