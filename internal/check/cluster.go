@@ -509,7 +509,10 @@ func poll(ctx context.Context, once func(context.Context) (string, []string, err
 			return msg, nil
 		}
 		if err != nil {
-			if ctx.Err() == nil {
+			// An error the deadline itself caused (the context ended, or client-go's rate limiter
+			// refusing to wait past it) says nothing about the cluster: it must not hide what the
+			// last attempt that got an answer saw.
+			if ctx.Err() == nil && !deadlineCaused(err) {
 				lastErr = err
 			}
 		} else {
@@ -527,6 +530,16 @@ func poll(ctx context.Context, once func(context.Context) (string, []string, err
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// deadlineCaused reports an error that comes from the caller's deadline rather than from the
+// cluster: the context's own error, or client-go's rate limiter declining a wait that would end
+// after the deadline ("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed
+// context deadline"; golang.org/x/time/rate returns it as a plain error, before the context
+// ends).
+func deadlineCaused(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		strings.Contains(err.Error(), "would exceed context deadline")
 }
 
 func plural(n int, one, many string) string {
