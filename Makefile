@@ -32,14 +32,22 @@ KIND_CONFIG ?=
 up: build
 	./$(BIN) up chapter-6 $(if $(KIND_CONFIG),--kind-config $(KIND_CONFIG))
 
+# Each slow step prints a cpu-busy line (wall time, how busy the CPUs were): on a cold machine they
+# say where the set-up's time goes; on a warm one they take seconds.
 deps:
 	bash hack/install-debian.sh
 	go mod download
-	bash hack/build-testenv.sh
-	bash hack/setup-venv.sh
+	bash hack/cpu-busy.sh deps-testenv -- bash hack/build-testenv.sh
+	bash hack/cpu-busy.sh deps-venvs -- bash hack/setup-venv.sh
 	bash hack/setup-chp.sh >/dev/null
-	bash hack/build-tofu.sh
+	bash hack/cpu-busy.sh deps-tofu -- bash hack/build-tofu.sh
 	@bash hack/build-tf-mirror.sh || echo "kind provider mirror not built: the Terraform tests validate the fixture instead of infra/terraform/kind"
+	@bash hack/cpu-busy.sh deps-tools -- $(MAKE) --no-print-directory tools
+
+# The lint and vulnerability tools, the Go vulnerability database and the statsd exporter, each
+# built once into $(TOOLS) (or $(MLOPS_CACHE)).
+.PHONY: tools
+tools:
 	@test -x $(TOOLS)/staticcheck-$(STATICCHECK_VERSION) || { GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) && mv $(TOOLS)/staticcheck $(TOOLS)/staticcheck-$(STATICCHECK_VERSION); }
 	@test -x $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION) || { GOBIN=$(TOOLS) go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) && mv $(TOOLS)/govulncheck $(TOOLS)/govulncheck-$(GOVULNCHECK_VERSION); }
 	@test -f $(VULNDB)/index/modules.json || python3 hack/vulndb.py "$$(go mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')" $(VULNDB)
@@ -116,7 +124,8 @@ kind-test: build kind-images
 # node: Airflow's pods missed their 10-minute wait and a native Airflow API server stalled for 35 s.
 # Inside the group the examples' tests run at a lower priority (nice) than the Go tests.
 test: deps
-	$(MAKE) --no-print-directory build kind-images
+	$(MAKE) --no-print-directory build
+	bash hack/cpu-busy.sh kind-images -- $(MAKE) --no-print-directory kind-images
 	$(MAKE) --no-print-directory -j2 --output-sync=target kind-test beside-kind
 
 .PHONY: beside-kind static-checks
