@@ -118,11 +118,12 @@ kind-test: build kind-images
 # (`integration` runs the unit tests too; `make unit` is the fast loop.)
 # On the 2-core CI machines the real-container layer leaves the CPUs about a third idle (it mostly
 # waits on pods, polls and the node's disk), and the other suites need about as much CPU time as
-# that. They run beside it in a CPU group of small weight (hack/beside.sh): the kind node's
-# containers keep the CPUs they ask for, the rest fills what they leave. Run beside it at the same
-# weight (stop 14's CI), the Go integration layer's processes each weighed as much as the whole
-# node: Airflow's pods missed their 10-minute wait and a native Airflow API server stalled for 35 s.
-# Inside the group the examples' tests run at a lower priority (nice) than the Go tests.
+# that. They run beside it in a CPU group of half a container's weight (hack/beside.sh): when both
+# want every CPU, the kind node's containers get two thirds and the other suites a third, and the
+# other suites fill whatever the node leaves. Run beside it at the same weight (stop 14's CI), the Go
+# integration layer's processes each weighed as much as the whole node: Airflow's pods missed their
+# 10-minute wait and a native Airflow API server stalled for 35 s. With a quarter of the weight and
+# the pytest suites niced inside it, a pytest MLflow server got too little CPU to start in 2 minutes.
 test: deps
 	$(MAKE) --no-print-directory build
 	bash hack/cpu-busy.sh kind-images -- $(MAKE) --no-print-directory kind-images
@@ -130,7 +131,7 @@ test: deps
 
 .PHONY: beside-kind static-checks
 beside-kind:
-	bash hack/beside.sh 256 -- $(MAKE) --no-print-directory -j3 --output-sync=target static-checks integration pytest PYTEST_NICE="nice -n 10"
+	bash hack/beside.sh 512 -- $(MAKE) --no-print-directory -j3 --output-sync=target static-checks integration pytest
 
 static-checks:
 	bash hack/cpu-busy.sh static-checks -- $(MAKE) --no-print-directory -j1 lint vuln actionlint docs-check

@@ -8,7 +8,7 @@
 # cpu.weight, where a container has 100). A process of the root CPU group (where a CI job's
 # processes run) weighs as much as the whole kind node: on the 2-core CI machines four busy test
 # processes left the node's pods a fifth of the CPUs, and Airflow's pods missed their wait. In a
-# group of weight 256, the command gets at least a fifth of the CPUs when both want them all, and
+# group of weight 512, the command gets a third of the CPUs when the node wants them all too, and
 # all of what the node leaves.
 #
 # Needs root and a writable CPU controller; without them (a reader's laptop, a container) it runs the
