@@ -231,7 +231,7 @@ func TestClusterChecks(t *testing.T) {
 		// No provisioner named example.com/nowhere runs: the claim stays Pending.
 		createClass(t, cs, "nowhere", "example.com/nowhere", storagev1.VolumeBindingImmediate, true)
 		before := checkNamespaces(t, cs)
-		cctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		_, err := StorageBinds(cctx, cs)
 		if err == nil {

@@ -120,7 +120,7 @@ func TestTensorBoardScalarsNative(t *testing.T) {
 		t.Errorf("summary %q, want 12 points of each tag", msg)
 	}
 
-	short, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	short, cancel2 := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel2()
 	_, err = TensorBoardScalars{RunName: "no-such-run", Tags: []string{"train/loss"}, Poll: 500 * time.Millisecond}.Run(short, hc, tb.URL)
 	if err == nil || !strings.Contains(err.Error(), `run "no-such-run" lacks tags train/loss (runs: iris-sgd;`) {

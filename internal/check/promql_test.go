@@ -667,7 +667,7 @@ func TestPromQLWaitsForTheFirstScrape(t *testing.T) {
 	}
 
 	// A series that never comes: the last error, with the number of attempts, at the deadline.
-	short, cancel2 := context.WithTimeout(t.Context(), 2*time.Second)
+	short, cancel2 := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel2()
 	_, err = PromQL{Query: `absent_forever_metric`, Interval: 300 * time.Millisecond}.Run(short, nil, prom.URL)
 	if err == nil || !strings.Contains(err.Error(), "attempts)") {
