@@ -163,6 +163,36 @@ func (r RayResult) describe() string {
 	return fmt.Sprintf("%d workers on %d node(s): %s", len(ws), len(nodes), strings.Join(parts, ", "))
 }
 
+// rayStartWait bounds how long the check waits for a dashboard that is still starting (refused
+// connections, 502-504) or whose job agent has not registered yet.
+const rayStartWait = 2 * time.Minute
+
+// rayAgentNotReady says whether err is the dashboard's answer while no job agent has registered
+// with it yet: 500 "No available agent to submit job, please try again later." A RayCluster's head
+// reports Ready before its agent does; on a loaded machine the gap lasts seconds.
+func rayAgentNotReady(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == http.StatusInternalServerError &&
+		strings.Contains(ae.Message, "No available agent")
+}
+
+// rayRetry calls once until it succeeds, fails with an error a later call would meet too, or
+// rayStartWait (or ctx) ends; then it returns the last error.
+func rayRetry(ctx context.Context, every time.Duration, once func() error) error {
+	deadline := time.Now().Add(rayStartWait)
+	for {
+		err := once()
+		if err == nil || ctx.Err() != nil || !(transient(err) || rayAgentNotReady(err)) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(every):
+		}
+	}
+}
+
 // Run runs the check against the dashboard at baseURL (http(s)://host:8265) and returns a one-line
 // summary.
 func (j RayJob) Run(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
@@ -188,7 +218,9 @@ func (j RayJob) Run(ctx context.Context, hc *http.Client, baseURL string) (strin
 		Version    string `json:"version"`
 		RayVersion string `json:"ray_version"`
 	}
-	if err := c.do(ctx, "version", http.MethodGet, "/api/version", "", nil, &ver); err != nil {
+	if err := rayRetry(ctx, poll, func() error {
+		return c.do(ctx, "version", http.MethodGet, "/api/version", "", nil, &ver)
+	}); err != nil {
 		return "", err
 	}
 	if ver.RayVersion == "" {
@@ -208,7 +240,9 @@ func (j RayJob) Run(ctx context.Context, hc *http.Client, baseURL string) (strin
 		SubmissionID string `json:"submission_id"`
 		JobID        string `json:"job_id"`
 	}
-	if err := c.do(ctx, "submit job", http.MethodPost, "/api/jobs/", "", body, &sub); err != nil {
+	if err := rayRetry(ctx, poll, func() error {
+		return c.do(ctx, "submit job", http.MethodPost, "/api/jobs/", "", body, &sub)
+	}); err != nil {
 		return "", err
 	}
 	id := sub.SubmissionID

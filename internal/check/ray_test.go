@@ -89,6 +89,11 @@ type fakeRay struct {
 	submitted map[string]any
 	stopped   bool
 	gets      int
+
+	versionDown int    // how many GET /api/version answer 503 first (a dashboard still starting)
+	agentLate   int    // how many submissions answer 500 "No available agent" first
+	submitErr   string // when set, every submission answers 500 with this text
+	submits     int
 }
 
 func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -98,8 +103,26 @@ func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/api/version":
+		if f.versionDown > 0 {
+			f.versionDown--
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte(`{"version": "4", "ray_version": "2.60.0", "ray_commit": "abc"}`))
 	case r.Method == http.MethodPost && r.URL.Path == "/api/jobs/":
+		f.submits++
+		if f.agentLate > 0 || f.submitErr != "" {
+			// Ray's job head answers these in plain text.
+			msg := f.submitErr
+			if f.agentLate > 0 {
+				f.agentLate--
+				msg = "No available agent to submit job, please try again later."
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(msg))
+			return
+		}
 		_ = json.NewDecoder(r.Body).Decode(&f.submitted)
 		_, _ = w.Write([]byte(`{"job_id": "` + id + `", "submission_id": "` + id + `"}`))
 	case r.Method == http.MethodGet && r.URL.Path == "/api/jobs/"+id:
@@ -164,6 +187,17 @@ func TestRayJobAgainstFakeDashboard(t *testing.T) {
 		{"dashboard gone for good", &fakeRay{statuses: []string{"RUNNING", "503"}, logs: rayLogSample},
 			RayJob{Entrypoint: "python train_ray.py", Workers: 2}, 0,
 			[]string{"ray-job: wait for job: GET /api/jobs/mlops-series-check-x: 503 Service Unavailable"}, true, false},
+		// A head that reports Ready before its dashboard answers and its job agent registers (seen
+		// under load in stop 17's warm CI run 6).
+		{"dashboard still starting", &fakeRay{statuses: []string{"SUCCEEDED"}, logs: rayLogSample, versionDown: 2},
+			RayJob{Entrypoint: "python train_ray.py", Workers: 2}, 0,
+			[]string{"job mlops-series-check-x SUCCEEDED in"}, false, false},
+		{"job agent not registered yet", &fakeRay{statuses: []string{"SUCCEEDED"}, logs: rayLogSample, agentLate: 3},
+			RayJob{Entrypoint: "python train_ray.py", Workers: 2}, 0,
+			[]string{"job mlops-series-check-x SUCCEEDED in"}, false, false},
+		{"a submission the dashboard refuses", &fakeRay{statuses: []string{"SUCCEEDED"}, submitErr: "Job with submission_id mlops-series-check-x already exists."},
+			RayJob{Entrypoint: "python train_ray.py"}, 0,
+			[]string{"ray-job: submit job: POST /api/jobs/: 500 Internal Server Error: Job with submission_id mlops-series-check-x already exists."}, true, false},
 		{"no entrypoint", &fakeRay{statuses: []string{"SUCCEEDED"}}, RayJob{}, 0,
 			[]string{"no entrypoint given"}, true, false},
 	} {
@@ -195,8 +229,12 @@ func TestRayJobAgainstFakeDashboard(t *testing.T) {
 			if tc.fake.stopped != tc.stopped {
 				t.Errorf("job stopped = %v, want %v", tc.fake.stopped, tc.stopped)
 			}
-			if tc.job.Entrypoint != "" && tc.fake.submitted["entrypoint"] != tc.job.Entrypoint {
+			if tc.job.Entrypoint != "" && tc.fake.submitErr == "" && tc.fake.submitted["entrypoint"] != tc.job.Entrypoint {
 				t.Errorf("submitted %v", tc.fake.submitted)
+			}
+			// A refusal that is not about a starting dashboard is not sent again.
+			if tc.fake.submitErr != "" && tc.fake.submits != 1 {
+				t.Errorf("the refused submission was sent %d times, want 1", tc.fake.submits)
 			}
 		})
 	}
