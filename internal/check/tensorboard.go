@@ -44,14 +44,19 @@ func (t TensorBoardScalars) Run(ctx context.Context, hc *http.Client, baseURL st
 	if err != nil {
 		return "", err
 	}
-	var missing []string
+	// lacking says what the last answer lacked, once there was one.
+	var lacking error
 	for {
 		// run -> tag -> {displayName, description}
 		var tags map[string]map[string]any
 		if err := c.do(ctx, "list the runs' scalar tags", http.MethodGet, "/data/plugin/scalars/tags", "", nil, &tags); err != nil {
+			// A request cut short by the deadline says nothing new: report the last answer.
+			if lacking != nil && ctx.Err() != nil && deadlineCaused(err) {
+				return "", fmt.Errorf("%w: %w", lacking, context.Cause(ctx))
+			}
 			return "", err
 		}
-		missing = missing[:0]
+		var missing []string
 		for _, tag := range t.Tags {
 			if _, ok := tags[t.RunName][tag]; !ok {
 				missing = append(missing, tag)
@@ -60,15 +65,16 @@ func (t TensorBoardScalars) Run(ctx context.Context, hc *http.Client, baseURL st
 		if len(missing) == 0 {
 			break
 		}
+		runs := make([]string, 0, len(tags))
+		for r := range tags {
+			runs = append(runs, r)
+		}
+		slices.Sort(runs)
+		lacking = fmt.Errorf("tensorboard-scalars: run %q lacks tags %s (runs: %s; is the example Job done?)",
+			t.RunName, strings.Join(missing, ", "), strings.Join(runs, ", "))
 		select {
 		case <-ctx.Done():
-			runs := make([]string, 0, len(tags))
-			for r := range tags {
-				runs = append(runs, r)
-			}
-			slices.Sort(runs)
-			return "", fmt.Errorf("tensorboard-scalars: run %q lacks tags %s (runs: %s; is the example Job done?): %w",
-				t.RunName, strings.Join(missing, ", "), strings.Join(runs, ", "), context.Cause(ctx))
+			return "", fmt.Errorf("%w: %w", lacking, context.Cause(ctx))
 		case <-time.After(t.Poll):
 		}
 	}

@@ -16,8 +16,10 @@ import (
 	"helm.sh/helm/v4/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/mlops-series/mlops-series/internal/ready"
@@ -141,11 +143,7 @@ func (h *Helm) Apply(ctx context.Context, r *Release, timeout time.Duration) (Ou
 	if cur == nil || !everDeployed(cfg, r.Name()) {
 		if cur != nil {
 			// A first install that never succeeded: remove its remains, then install afresh.
-			un := action.NewUninstall(cfg)
-			un.WaitStrategy = kube.StatusWatcherStrategy
-			un.Timeout = timeout
-			un.IgnoreNotFound = true
-			if _, err := un.Run(r.Name()); err != nil {
+			if err := uninstall(ctx, cfg, cur, timeout); err != nil {
 				return Outcome{}, fmt.Errorf("remove failed install of %s: %w", r.Key(), err)
 			}
 			if note == "" {
@@ -246,15 +244,78 @@ func (h *Helm) Uninstall(ctx context.Context, namespace, name string, timeout ti
 	if cur == nil {
 		return false, nil
 	}
-	un := action.NewUninstall(cfg)
-	un.WaitStrategy = kube.StatusWatcherStrategy
-	un.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
-	un.Timeout = timeout
-	un.IgnoreNotFound = true
-	if _, err := un.Run(name); err != nil {
+	if err := uninstall(ctx, cfg, cur, timeout); err != nil {
 		return true, fmt.Errorf("uninstall %s/%s: %w", namespace, name, err)
 	}
 	return true, nil
+}
+
+// uninstall removes release rel and waits, up to timeout, until the objects it deleted are gone.
+//
+// The wait is ours, not Helm's: Helm 4.3's kstatus wait for deletion counts an object it has not
+// observed yet as already gone, so when another object's deletion is seen first it can end while
+// an object with a finalizer is still being deleted, and fail with "still exists ... Terminating"
+// (Flux's Kustomization, whose finalizer prunes what it applied, on a loaded machine). Helm still
+// runs and waits for the release's delete hooks.
+func uninstall(ctx context.Context, cfg *action.Configuration, rel *release.Release, timeout time.Duration) error {
+	// What Helm deletes: the release's manifest, without the objects it keeps by policy.
+	objs, err := cfg.KubeClient.Build(strings.NewReader(rel.Manifest), false)
+	if err != nil {
+		return fmt.Errorf("read the objects of release %s: %w", rel.Name, err)
+	}
+	deleted := objs.Filter(func(info *resource.Info) bool {
+		a, err := meta.Accessor(info.Object)
+		return err != nil || a.GetAnnotations()[kube.ResourcePolicyAnno] != kube.KeepPolicy
+	})
+	un := action.NewUninstall(cfg)
+	un.WaitStrategy = kube.HookOnlyStrategy
+	un.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
+	un.Timeout = timeout
+	un.IgnoreNotFound = true
+	if _, err := un.Run(rel.Name); err != nil {
+		return err
+	}
+	return waitDeleted(ctx, deleted, timeout)
+}
+
+// deletePoll is how often waitDeleted looks again.
+var deletePoll = time.Second
+
+// waitDeleted waits until every object of objs is gone (NotFound), up to timeout (0: 5 minutes).
+// On timeout it names each object still there, with its finalizers.
+func waitDeleted(ctx context.Context, objs kube.ResourceList, timeout time.Duration) error {
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		var left []string
+		for _, info := range objs {
+			what := fmt.Sprintf("%s %s/%s", info.Mapping.GroupVersionKind.Kind, info.Namespace, info.Name)
+			helper := resource.NewHelper(info.Client, info.Mapping)
+			obj, err := helper.Get(info.Namespace, info.Name)
+			switch {
+			case apierrors.IsNotFound(err):
+				continue
+			case err != nil:
+				left = append(left, fmt.Sprintf("%s (%v)", what, err))
+			default:
+				if a, err := meta.Accessor(obj); err == nil && len(a.GetFinalizers()) > 0 {
+					what += fmt.Sprintf(" (finalizers %s)", strings.Join(a.GetFinalizers(), ", "))
+				}
+				left = append(left, what)
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d object(s) still there after %s: %s", len(left), timeout, strings.Join(left, "; "))
+		case <-time.After(deletePoll):
+		}
+	}
 }
 
 // PVCs names the PersistentVolumeClaims of a release.

@@ -64,7 +64,7 @@ func feastServe(t testing.TB, repoDir string, metrics bool) *Server {
 
 	run := func(name string, argv ...string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), startWait)
 		defer cancel()
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

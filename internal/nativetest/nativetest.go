@@ -143,8 +143,13 @@ func (s *Server) Tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// startWait bounds the wait for a native tool to answer. It is a wait, not a speed target: on a
+// 2-core CI machine the tools start beside the real-container layer, at a lower CPU weight, and
+// their first start (Python imports, database migrations) can take minutes.
+const startWait = 5 * time.Minute
+
 // Start runs a command in its own process group, logging to dir/name.log, and waits until GET
-// url+health answers 200 (up to 2 minutes). It is stopped in t.Cleanup.
+// url+health answers 200 (up to startWait). It is stopped in t.Cleanup.
 func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...string) *Server {
 	t.Helper()
 	SkipShort(t)
@@ -165,7 +170,7 @@ func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...stri
 	s := &Server{Name: name, cmd: cmd, Log: logPath, Dir: dir, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.Stop)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), startWait)
 	defer cancel()
 	start := time.Now()
 	for {
@@ -182,7 +187,7 @@ func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...stri
 		case <-s.done:
 			t.Fatalf("%s exited before it was ready:\n%s", name, s.Tail(30))
 		case <-ctx.Done():
-			t.Fatalf("%s not ready after 2m (%v):\n%s", name, errors.Join(err, ctx.Err()), s.Tail(30))
+			t.Fatalf("%s not ready after %s (%v):\n%s", name, startWait, errors.Join(err, ctx.Err()), s.Tail(30))
 		case <-time.After(300 * time.Millisecond):
 		}
 	}

@@ -57,6 +57,9 @@ func Ray(t testing.TB, extraEnv ...string) *RayHead {
 	// Registered before Start's own cleanup, so it runs after the head was stopped.
 	t.Cleanup(func() {
 		killMarked(t, rayMarker, tmp)
+		if t.Failed() {
+			logRayTails(t, tmp)
+		}
 		_ = os.RemoveAll(tmp)
 	})
 	ports := map[string]int{}
@@ -94,10 +97,30 @@ func Ray(t testing.TB, extraEnv ...string) *RayHead {
 	return head
 }
 
-// waitOK polls url until it answers 200, failing t with s's log after 2 minutes or when s exits.
+// rayLogs are the Ray processes' logs whose ends say why the dashboard or its job server did not
+// answer: the dashboard and its modules' processes, the GCS and the raylet.
+var rayLogs = []string{"dashboard*.log", "dashboard*.err", "gcs_server.out", "gcs_server.err", "raylet.out", "raylet.err"}
+
+// logRayTails logs the last lines of each of the head's logs (session_latest/logs under its temp
+// folder), for a failed test: the folder is deleted when the test ends.
+func logRayTails(t testing.TB, tmp string) {
+	t.Helper()
+	dir := filepath.Join(tmp, "session_latest", "logs")
+	for _, pattern := range rayLogs {
+		paths, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, p := range paths {
+			s := &Server{Log: p}
+			if tail := s.Tail(15); strings.TrimSpace(tail) != "" {
+				t.Logf("ray head log %s (last lines):\n%s", filepath.Base(p), tail)
+			}
+		}
+	}
+}
+
+// waitOK polls url until it answers 200, failing t with s's log after startWait or when s exits.
 func waitOK(t testing.TB, what, url string, s *Server) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(startWait)
 	for {
 		ok, status := get200(url)
 		if ok {
@@ -109,7 +132,7 @@ func waitOK(t testing.TB, what, url string, s *Server) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s not 200 after 2m (%s):\n%s", what, url, status, s.Tail(30))
+			t.Fatalf("%s: %s not 200 after %s (%s):\n%s", what, url, startWait, status, s.Tail(30))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
