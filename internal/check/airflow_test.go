@@ -271,7 +271,9 @@ func TestAirflowDAGRunStuckRun(t *testing.T) {
 	var patches atomic.Int32
 	srv := airflowFake(t, airflowHealthy, &login, &patches)
 	u := strings.Replace(srv.URL, "http://", "http://admin:p%40ss@", 1)
-	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	// Room for the fake's first answers (health, login, unpause, trigger, one look) on a loaded CI
+	// machine before the check gives up.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	_, err := AirflowDAGRun{DAG: "d", Poll: 50 * time.Millisecond}.Run(ctx, nil, u)
 	if err == nil {

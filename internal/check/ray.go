@@ -65,7 +65,18 @@ type RayJob struct {
 // rayDashboard is Ray's dashboard (its Jobs API), as the API client names it and reads its errors:
 // the dashboard answers errors as plain text ("Job x does not exist").
 var rayDashboard = apiTool{Check: "ray-job", Name: "Ray dashboard", Server: "Ray dashboard",
-	NotJSONHint: "a Ray dashboard (port 8265 of the head)"}
+	NotJSONHint: "a Ray dashboard (port 8265 of the head)", ErrorBody: rayErrorBody}
+
+// rayErrorBody keeps the last line of a Python traceback, which the dashboard answers as plain text
+// on a refused submission: that line is the exception and its message ("ValueError: Job with
+// submission_id ... already exists. ..."), which the first 300 characters would not reach.
+func rayErrorBody(_ int, body []byte) (string, string) {
+	text := strings.TrimSpace(string(body))
+	if !strings.HasPrefix(text, "Traceback (most recent call last):") {
+		return "", ""
+	}
+	return "", trimBody([]byte(text[strings.LastIndexByte(text, '\n')+1:]))
+}
 
 // rayJobInfo is the part of GET /api/jobs/<id> the check reads.
 type rayJobInfo struct {
@@ -176,6 +187,15 @@ func rayAgentNotReady(err error) bool {
 		strings.Contains(ae.Message, "No available agent")
 }
 
+// rayAlreadySubmitted says whether err is the dashboard refusing submission id because a job with
+// that id exists: Ray's job manager raises "Job with submission_id <id> already exists.", which the
+// dashboard answers with 400, or 500 when it came through the job agent.
+func rayAlreadySubmitted(err error, id string) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Code == http.StatusBadRequest || ae.Code == http.StatusInternalServerError) &&
+		strings.Contains(ae.Message, "Job with submission_id "+id+" already exists")
+}
+
 // rayRetry calls once until it succeeds, fails with an error a later call would meet too, or
 // rayStartWait (or ctx) ends; then it returns the last error.
 func rayRetry(ctx context.Context, every time.Duration, once func() error) error {
@@ -240,8 +260,18 @@ func (j RayJob) Run(ctx context.Context, hc *http.Client, baseURL string) (strin
 		SubmissionID string `json:"submission_id"`
 		JobID        string `json:"job_id"`
 	}
+	submissionID := body["submission_id"].(string)
+	sent := false
 	if err := rayRetry(ctx, poll, func() error {
-		return c.do(ctx, "submit job", http.MethodPost, "/api/jobs/", "", body, &sub)
+		err := c.do(ctx, "submit job", http.MethodPost, "/api/jobs/", "", body, &sub)
+		if err != nil && sent && rayAlreadySubmitted(err, submissionID) {
+			// An earlier attempt reached the job agent, but its answer did not come back (a
+			// timeout, a proxy's 502-504): the job is the check's own. rayWait below reads it.
+			sub.SubmissionID = submissionID
+			return nil
+		}
+		sent = true
+		return err
 	}); err != nil {
 		return "", err
 	}

@@ -94,12 +94,19 @@ type fakeRay struct {
 	agentLate   int    // how many submissions answer 500 "No available agent" first
 	submitErr   string // when set, every submission answers 500 with this text
 	submits     int
+	// lostAnswer: the first submission registers the job under its submission_id, but its answer
+	// is lost (504 from a proxy); later ones answer 400 with Ray's "already exists" traceback.
+	lostAnswer bool
+	jobID      string // the job's id once submitted under the check's own id (lostAnswer)
 }
 
 func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	const id = "mlops-series-check-x"
+	id := "mlops-series-check-x"
+	if f.jobID != "" {
+		id = f.jobID
+	}
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/api/version":
@@ -121,6 +128,19 @@ func (f *fakeRay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(msg))
+			return
+		}
+		if f.lostAnswer {
+			w.Header().Set("Content-Type", "text/plain")
+			if f.jobID == "" {
+				_ = json.NewDecoder(r.Body).Decode(&f.submitted)
+				f.jobID, _ = f.submitted["submission_id"].(string)
+				w.WriteHeader(http.StatusGatewayTimeout)
+				return
+			}
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte("Traceback (most recent call last):\n  File \"job_head.py\", line 420, in submit_job\n" +
+				"ValueError: Job with submission_id " + f.jobID + " already exists. Please use a different submission_id.\n"))
 			return
 		}
 		_ = json.NewDecoder(r.Body).Decode(&f.submitted)
@@ -198,6 +218,16 @@ func TestRayJobAgainstFakeDashboard(t *testing.T) {
 		{"a submission the dashboard refuses", &fakeRay{statuses: []string{"SUCCEEDED"}, submitErr: "Job with submission_id mlops-series-check-x already exists."},
 			RayJob{Entrypoint: "python train_ray.py"}, 0,
 			[]string{"ray-job: submit job: POST /api/jobs/: 500 Internal Server Error: Job with submission_id mlops-series-check-x already exists."}, true, false},
+		// A submission that reached the job agent while its answer was lost: the retry's "already
+		// exists" is the check's own job, which it then follows.
+		{"a submission whose answer was lost", &fakeRay{statuses: []string{"RUNNING", "SUCCEEDED"}, logs: rayLogSample, lostAnswer: true},
+			RayJob{Entrypoint: "python train_ray.py", Workers: 2}, 0,
+			[]string{"SUCCEEDED in", "2 workers on 1 node(s)"}, false, false},
+		// The dashboard answers a refused submission with a Python traceback: its last line says why.
+		{"a refusal as a traceback", &fakeRay{statuses: []string{"SUCCEEDED"},
+			submitErr: "Traceback (most recent call last):\n" + strings.Repeat("  File \"x.py\", line 1, in f\n    g()\n", 20) + "TypeError: entrypoint must be a string\n"},
+			RayJob{Entrypoint: "python train_ray.py"}, 0,
+			[]string{"ray-job: submit job: POST /api/jobs/: 500 Internal Server Error: TypeError: entrypoint must be a string"}, true, false},
 		{"no entrypoint", &fakeRay{statuses: []string{"SUCCEEDED"}}, RayJob{}, 0,
 			[]string{"no entrypoint given"}, true, false},
 	} {
@@ -235,6 +265,9 @@ func TestRayJobAgainstFakeDashboard(t *testing.T) {
 			// A refusal that is not about a starting dashboard is not sent again.
 			if tc.fake.submitErr != "" && tc.fake.submits != 1 {
 				t.Errorf("the refused submission was sent %d times, want 1", tc.fake.submits)
+			}
+			if tc.fake.lostAnswer && tc.fake.submits != 2 {
+				t.Errorf("the submission whose answer was lost was sent %d times, want 2", tc.fake.submits)
 			}
 		})
 	}
