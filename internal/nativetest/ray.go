@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,16 +102,33 @@ func Ray(t testing.TB, extraEnv ...string) *RayHead {
 // answer: the dashboard and its modules' processes, the GCS and the raylet.
 var rayLogs = []string{"dashboard*.log", "dashboard*.err", "gcs_server.out", "gcs_server.err", "raylet.out", "raylet.err"}
 
-// logRayTails logs the last lines of each of the head's logs (session_latest/logs under its temp
-// folder), for a failed test: the folder is deleted when the test ends.
+// rayFatal matches the lines that say why a Ray process died: a fatal or critical log line
+// ("[time F pid tid]", "[time C pid tid]") or a failed RAY_CHECK; a stack trace follows them.
+var rayFatal = regexp.MustCompile(`^\[[^\]]* [FC] \d+ \d+\]|Check failed|exited unexpectedly|died`)
+
+// logRayTails logs, for a failed test, what `ray start` printed (which process ended) and each of
+// the head's logs (session_latest/logs under its temp folder): the lines saying why a process died,
+// then the last lines. The folder is deleted when the test ends.
 func logRayTails(t testing.TB, tmp string) {
 	t.Helper()
+	if tail := (&Server{Log: filepath.Join(tmp, "ray-head.log")}).Tail(15); strings.TrimSpace(tail) != "" {
+		t.Logf("ray start (last lines):\n%s", tail)
+	}
 	dir := filepath.Join(tmp, "session_latest", "logs")
 	for _, pattern := range rayLogs {
 		paths, _ := filepath.Glob(filepath.Join(dir, pattern))
 		for _, p := range paths {
-			s := &Server{Log: p}
-			if tail := s.Tail(15); strings.TrimSpace(tail) != "" {
+			b, _ := os.ReadFile(p)
+			var fatal []string
+			for line := range strings.Lines(string(b)) {
+				if rayFatal.MatchString(line) && len(fatal) < 10 {
+					fatal = append(fatal, strings.TrimRight(line, "\n"))
+				}
+			}
+			if len(fatal) > 0 {
+				t.Logf("ray head log %s (why a process ended):\n%s", filepath.Base(p), strings.Join(fatal, "\n"))
+			}
+			if tail := (&Server{Log: p}).Tail(15); strings.TrimSpace(tail) != "" {
 				t.Logf("ray head log %s (last lines):\n%s", filepath.Base(p), tail)
 			}
 		}
