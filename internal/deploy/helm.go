@@ -279,7 +279,7 @@ func uninstall(ctx context.Context, cfg *action.Configuration, rel *release.Rele
 }
 
 // deletePoll is how often waitDeleted looks again.
-var deletePoll = time.Second
+const deletePoll = time.Second
 
 // waitDeleted waits until every object of objs is gone (NotFound), up to timeout (0: 5 minutes).
 // On timeout it names each object still there, with its finalizers.

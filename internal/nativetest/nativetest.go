@@ -136,7 +136,12 @@ func (s *Server) Stop() {
 // Tail returns the last n lines of the server's log.
 func (s *Server) Tail(n int) string {
 	b, _ := os.ReadFile(s.Log)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return lastLines(string(b), n)
+}
+
+// lastLines returns the last n lines of text.
+func lastLines(text string, n int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

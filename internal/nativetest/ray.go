@@ -111,7 +111,8 @@ var rayFatal = regexp.MustCompile(`^\[[^\]]* [FC] \d+ \d+\]|Check failed|exited 
 // then the last lines. The folder is deleted when the test ends.
 func logRayTails(t testing.TB, tmp string) {
 	t.Helper()
-	if tail := (&Server{Log: filepath.Join(tmp, "ray-head.log")}).Tail(15); strings.TrimSpace(tail) != "" {
+	head, _ := os.ReadFile(filepath.Join(tmp, "ray-head.log"))
+	if tail := lastLines(string(head), 15); strings.TrimSpace(tail) != "" {
 		t.Logf("ray start (last lines):\n%s", tail)
 	}
 	dir := filepath.Join(tmp, "session_latest", "logs")
@@ -128,7 +129,7 @@ func logRayTails(t testing.TB, tmp string) {
 			if len(fatal) > 0 {
 				t.Logf("ray head log %s (why a process ended):\n%s", filepath.Base(p), strings.Join(fatal, "\n"))
 			}
-			if tail := (&Server{Log: p}).Tail(15); strings.TrimSpace(tail) != "" {
+			if tail := lastLines(string(b), 15); strings.TrimSpace(tail) != "" {
 				t.Logf("ray head log %s (last lines):\n%s", filepath.Base(p), tail)
 			}
 		}
