@@ -157,6 +157,19 @@ const startWait = 5 * time.Minute
 // url+health answers 200 (up to startWait). It is stopped in t.Cleanup.
 func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...string) *Server {
 	t.Helper()
+	s := launch(t, name, dir, env, argv...)
+	start := time.Now()
+	if err := s.awaitOK(healthURL, startWait); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s ready in %s at %s", name, time.Since(start).Round(time.Millisecond), healthURL)
+	return s
+}
+
+// launch starts argv in its own process group with its output in dir/name.log; the process is
+// stopped in t.Cleanup.
+func launch(t testing.TB, name, dir string, env []string, argv ...string) *Server {
+	t.Helper()
 	SkipShort(t)
 	logPath := filepath.Join(dir, name+".log")
 	lf, err := os.Create(logPath)
@@ -175,24 +188,29 @@ func Start(t testing.TB, name, dir, healthURL string, env []string, argv ...stri
 	s := &Server{Name: name, cmd: cmd, Log: logPath, Dir: dir, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.Stop)
-	ctx, cancel := context.WithTimeout(context.Background(), startWait)
+	return s
+}
+
+// awaitOK polls url until it answers 200. It fails, with the end of the server's log, when the
+// server exits first or wait runs out.
+func (s *Server) awaitOK(url string, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	start := time.Now()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, healthURL, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				t.Logf("%s ready in %s at %s", name, time.Since(start).Round(time.Millisecond), healthURL)
-				return s
+				return nil
 			}
+			err = fmt.Errorf("%s answered %s", url, resp.Status)
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("%s exited before it was ready:\n%s", name, s.Tail(30))
+			return fmt.Errorf("%s exited before %s answered:\n%s", s.Name, url, s.Tail(30))
 		case <-ctx.Done():
-			t.Fatalf("%s not ready after %s (%v):\n%s", name, startWait, errors.Join(err, ctx.Err()), s.Tail(30))
+			return fmt.Errorf("%s not ready after %s (%v):\n%s", s.Name, wait, errors.Join(err, ctx.Err()), s.Tail(30))
 		case <-time.After(300 * time.Millisecond):
 		}
 	}

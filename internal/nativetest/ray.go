@@ -3,7 +3,6 @@ package nativetest
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,24 +41,61 @@ type RayHead struct {
 // replaces --node-ip-address=127.0.0.1 by the machine's address, so the flag is not given; the
 // tests send their own traffic to the dashboard on 127.0.0.1 only.
 //
-// It returns once GET /api/version and GET /api/jobs/ answer. The head and everything it started
-// are stopped in t.Cleanup. Without the venv it skips the test, or fails it when CI=true.
+// It returns once GET /api/version and GET /api/jobs/ answer and the raylet's agents (dashboard
+// agent, metrics agent, runtime environment agent) have written their port files: Ray 2.60's
+// raylet waits 30 s for each file and then dies (a fixed wait, not a setting), and `ray start`
+// waits 30 s for the raylet to register, so a head starved of CPU on a loaded machine can end
+// there, after its dashboard already answers (seen under the beside layout's load, and
+// reproduced by hack/ray-starve.sh). A head that ends before it is ready is logged and replaced
+// by a new one, up to rayAttempts heads, as a pod's restart policy would; after it is ready,
+// nothing restarts it. The head and everything it started are stopped in t.Cleanup. Without the
+// venv it skips the test, or fails it when CI=true.
 //
 // extraEnv ("NAME=value") is added to the head's environment, which its jobs inherit: e.g.
 // PYTHONPATH with chapter 9's examples, as the chapter's image has it.
 func Ray(t testing.TB, extraEnv ...string) *RayHead {
 	t.Helper()
 	bin := Tool(t, "ray", "ray")
+	for attempt := 1; ; attempt++ {
+		head, err := startRay(t, attempt, bin, extraEnv)
+		if err == nil {
+			return head
+		}
+		if attempt == rayAttempts {
+			t.Fatalf("ray head: %d heads ended before they were ready; the last: %v", attempt, err)
+		}
+		t.Logf("ray head %d of %d ended before it was ready (%v); starting a new one", attempt, rayAttempts, err)
+	}
+}
+
+// rayLaunched, when set (by a test), is called with the attempt's number and temp folder once
+// each head was launched.
+var rayLaunched func(attempt int, tmp string)
+
+// rayAttempts bounds the heads Ray starts.
+const rayAttempts = 3
+
+// rayAgentPorts are the port files (name_<node id>, in the session folder) the raylet waits for
+// after it has registered with the GCS.
+var rayAgentPorts = []string{"dashboard_agent_listen_port_", "metrics_agent_port_", "runtime_env_agent_port_"}
+
+// startRay starts one head and waits until it is ready. A head that ends or does not get ready
+// in startWait is stopped, its processes killed and its logs' ends logged, and the error says why.
+func startRay(t testing.TB, attempt int, bin string, extraEnv []string) (*RayHead, error) {
+	t.Helper()
 	venvBin := filepath.Dir(bin)
 	tmp, err := os.MkdirTemp("", "mlops-ray-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Registered before Start's own cleanup, so it runs after the head was stopped.
+	ready := false
+	// Registered before launch's own cleanup, so it runs after the head was stopped.
 	t.Cleanup(func() {
-		killMarked(t, rayMarker, tmp)
-		if t.Failed() {
-			logRayTails(t, tmp)
+		if ready {
+			killMarked(t, rayMarker, tmp)
+			if t.Failed() {
+				logRayTails(t, tmp)
+			}
 		}
 		_ = os.RemoveAll(tmp)
 	})
@@ -88,14 +124,59 @@ func Ray(t testing.TB, extraEnv ...string) *RayHead {
 	}
 	env = append(env, extraEnv...)
 	start := time.Now()
-	s := Start(t, "ray-head", tmp, base+"/api/version", env, argv...)
+	s := launch(t, "ray-head", tmp, env, argv...)
 	s.URL, s.Port = base, ports["dashboard-port"]
-	head := &RayHead{Server: s, Python: filepath.Join(venvBin, "python"), TempDir: tmp,
-		GCSAddress: fmt.Sprintf("127.0.0.1:%d", ports["port"])}
-	// The job server answers once the dashboard's job module is up.
-	waitOK(t, "ray dashboard job API", base+"/api/jobs/", s)
+	if rayLaunched != nil {
+		rayLaunched(attempt, tmp)
+	}
+	err = s.awaitOK(base+"/api/version", startWait)
+	if err == nil {
+		// The job server answers once the dashboard's job module is up.
+		err = s.awaitOK(base+"/api/jobs/", startWait-time.Since(start))
+	}
+	if err == nil {
+		err = awaitRayAgents(s, tmp, startWait-time.Since(start))
+	}
+	if err != nil {
+		s.Stop()
+		killMarked(t, rayMarker, tmp)
+		logRayTails(t, tmp)
+		return nil, err
+	}
+	ready = true
 	t.Logf("ray head ready in %s: dashboard %s, temp dir %s", time.Since(start).Round(time.Millisecond), base, tmp)
-	return head
+	return &RayHead{Server: s, Python: filepath.Join(venvBin, "python"), TempDir: tmp,
+		GCSAddress: fmt.Sprintf("127.0.0.1:%d", ports["port"])}, nil
+}
+
+// awaitRayAgents waits until the session folder under tmp holds every file of rayAgentPorts and
+// the head is still running a second later (the raylet reads them every 100 ms).
+func awaitRayAgents(s *Server, tmp string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		var missing []string
+		for _, prefix := range rayAgentPorts {
+			if m, _ := filepath.Glob(filepath.Join(tmp, "session_latest", prefix+"*")); len(m) == 0 {
+				missing = append(missing, strings.TrimSuffix(prefix, "_"))
+			}
+		}
+		if len(missing) == 0 {
+			select {
+			case <-s.done:
+				return fmt.Errorf("%s exited as its agents started:\n%s", s.Name, s.Tail(30))
+			case <-time.After(time.Second):
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("%s exited while the raylet waited for %s:\n%s", s.Name, strings.Join(missing, ", "), s.Tail(30))
+		case <-time.After(300 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: no port file of %s after %s", s.Name, strings.Join(missing, ", "), wait)
+		}
+	}
 }
 
 // rayLogs are the Ray processes' logs whose ends say why the dashboard or its job server did not
@@ -134,38 +215,6 @@ func logRayTails(t testing.TB, tmp string) {
 			}
 		}
 	}
-}
-
-// waitOK polls url until it answers 200, failing t with s's log after startWait or when s exits.
-func waitOK(t testing.TB, what, url string, s *Server) {
-	t.Helper()
-	deadline := time.Now().Add(startWait)
-	for {
-		ok, status := get200(url)
-		if ok {
-			return
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("%s: %s exited:\n%s", what, s.Name, s.Tail(30))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s not 200 after %s (%s):\n%s", what, url, startWait, status, s.Tail(30))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
-
-// get200 says whether GET url answers 200, and what it answered.
-func get200(url string) (bool, string) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return false, err.Error()
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode == http.StatusOK, resp.Status
 }
 
 // killMarked kills (SIGKILL, by pid) every process of this user whose environment holds
