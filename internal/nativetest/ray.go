@@ -150,7 +150,7 @@ func startRay(t testing.TB, attempt int, bin string, extraEnv []string) (*RayHea
 }
 
 // awaitRayAgents waits until the session folder under tmp holds every file of rayAgentPorts and
-// the head is still running a second later (the raylet reads them every 100 ms).
+// the head and its raylet still run a second later (the raylet reads them every 100 ms).
 func awaitRayAgents(s *Server, tmp string, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
@@ -165,8 +165,12 @@ func awaitRayAgents(s *Server, tmp string, wait time.Duration) error {
 			case <-s.done:
 				return fmt.Errorf("%s exited as its agents started:\n%s", s.Name, s.Tail(30))
 			case <-time.After(time.Second):
-				return nil
 			}
+			// `ray start --block` notices a dead raylet only at its next poll: look at the raylet.
+			if !rayletRunning(tmp) {
+				return fmt.Errorf("%s: its raylet is gone:\n%s", s.Name, s.Tail(30))
+			}
+			return nil
 		}
 		select {
 		case <-s.done:
@@ -215,6 +219,17 @@ func logRayTails(t testing.TB, tmp string) {
 			}
 		}
 	}
+}
+
+// rayletRunning says whether the raylet of the head whose temp folder is tmp runs.
+func rayletRunning(tmp string) bool {
+	for _, pid := range markedPIDs([]byte(rayMarker + "=" + tmp + "\x00")) {
+		comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+		if strings.TrimSpace(string(comm)) == "raylet" {
+			return true
+		}
+	}
+	return false
 }
 
 // killMarked kills (SIGKILL, by pid) every process of this user whose environment holds

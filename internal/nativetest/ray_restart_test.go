@@ -18,26 +18,25 @@ import (
 func TestRayReplacesAHeadThatEndsBeforeReady(t *testing.T) {
 	var first string
 	killed := make(chan string, 1)
+	// The hook runs before Ray looks at the head: the raylet is dead before any readiness test.
 	rayLaunched = func(attempt int, tmp string) {
 		if attempt != 1 {
 			return
 		}
 		first = tmp
-		go func() {
-			needle := []byte(rayMarker + "=" + tmp + "\x00")
-			deadline := time.Now().Add(startWait)
-			for time.Now().Before(deadline) {
-				for _, pid := range markedPIDs(needle) {
-					comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
-					if strings.TrimSpace(string(comm)) == "raylet" && syscall.Kill(pid, syscall.SIGKILL) == nil {
-						killed <- strconv.Itoa(pid)
-						return
-					}
+		needle := []byte(rayMarker + "=" + tmp + "\x00")
+		deadline := time.Now().Add(startWait)
+		for time.Now().Before(deadline) {
+			for _, pid := range markedPIDs(needle) {
+				comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+				if strings.TrimSpace(string(comm)) == "raylet" && syscall.Kill(pid, syscall.SIGKILL) == nil {
+					killed <- strconv.Itoa(pid)
+					return
 				}
-				time.Sleep(100 * time.Millisecond)
 			}
-			killed <- ""
-		}()
+			time.Sleep(50 * time.Millisecond)
+		}
+		killed <- ""
 	}
 	t.Cleanup(func() { rayLaunched = nil })
 	rec := &logRecorder{TB: t}
