@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -673,4 +674,64 @@ func TestPromQLWaitsForTheFirstScrape(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "attempts)") {
 		t.Fatalf("want the last error with its attempts, got %v", err)
 	}
+}
+
+// TestPromQLCountsOnlyTargetsScrapedLately: a Prometheus killed with its node writes no staleness
+// marker, so the last up sample of a pod that went away with it (0, scraped as it went down)
+// answers a plain up selector for 5 minutes. The kind layer met it after restarting the node:
+// chapter 10's check saw the Airflow statsd pod's old address, valued 0, for its whole minute. A
+// scraped series with a timestamp 150 s old stands in for that sample here (real Prometheus; the
+// exporter is the test's). The queries built from ScrapedNamespaces must ignore it, and still fail
+// on a target that is down now.
+func TestPromQLCountsOnlyTargetsScrapedLately(t *testing.T) {
+	old := time.Now().Add(-150 * time.Second).UnixMilli()
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintf(w, "# TYPE up gauge\nup{namespace=\"airflow\",instance=\"gone-pod:9102\",pod=\"airflow-statsd-old\"} 0 %d\n", old)
+	}))
+	t.Cleanup(exporter.Close)
+	closed := nativetest.FreePort(t)
+	prom := nativetest.Prometheus(t, fmt.Sprintf(`- job_name: pods
+  honor_labels: true
+  static_configs:
+    - targets: [%q]
+      labels: {namespace: airflow}
+    - targets: ["127.0.0.1:%d"]
+      labels: {namespace: serving}
+`, strings.TrimPrefix(exporter.URL, "http://"), closed))
+
+	// Both of airflow's series are there: the live target (1) and the old sample (0).
+	waitPromQL(t, prom.URL, PromQL{Query: `count(up{namespace="airflow"}) == bool 2`})
+	waitPromQL(t, prom.URL, PromQL{Query: `up{job="prometheus"}`})
+	ctx := t.Context()
+	once := func(ctx context.Context) context.Context {
+		c, cancel := context.WithTimeout(ctx, 3*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	_, err := PromQL{Query: `up{namespace="airflow"}`, MinSeries: 1}.Run(once(ctx), nil, prom.URL)
+	requireOutcome(t, "", err, true, `1 of 2 series are not 1: up{instance="gone-pod:9102"`, "")
+
+	r := &Runner{ScrapedNamespaces: []string{"airflow"}}
+	qs, err := r.promQL(series.Check{Params: map[string]string{"query": `up{job="prometheus"}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 3 {
+		t.Fatalf("want 3 queries (the check's, every target up, every namespace scraped), got %+v", qs)
+	}
+	for _, q := range qs {
+		got, err := q.Run(once(ctx), nil, prom.URL)
+		requireOutcome(t, got, err, false, "1 series is 1", "")
+	}
+
+	// A target that is down now still fails the check, by name.
+	r.ScrapedNamespaces = []string{"airflow", "serving"}
+	qs, err = r.promQL(series.Check{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPromQL(t, prom.URL, PromQL{Query: `up{namespace="serving"} == bool 0`})
+	_, err = qs[1].Run(once(ctx), nil, prom.URL)
+	requireOutcome(t, "", err, true, fmt.Sprintf(`1 of 2 series are not 1: up{instance="127.0.0.1:%d", job="pods", namespace="serving"} = 0`, closed), "gone-pod")
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mlops-series/mlops-series/internal/series"
 )
@@ -30,6 +31,10 @@ func (r *Runner) credentials(ctx context.Context, ch *series.Chapter, c series.C
 	return user, pass, nil
 }
 
+// promFreshFor is how old the last up sample of a target may be for the target to count in the
+// ScrapedNamespaces queries: three scrape intervals of the chart (server.scrapeInterval, 30 s).
+const promFreshFor = 90 * time.Second
+
 // promQL builds the queries of a promql check: params.query if given (default "up"); and, when
 // ScrapedNamespaces is set (the installed chapters' namespaces whose components expose metrics),
 // every target there must be up and every one of those namespaces must have a target.
@@ -49,7 +54,13 @@ func (r *Runner) promQL(c series.Check) ([]PromQL, error) {
 	if len(r.ScrapedNamespaces) > 0 {
 		ns := append([]string(nil), r.ScrapedNamespaces...)
 		sort.Strings(ns)
-		sel := fmt.Sprintf(`up{namespace=~"%s"}`, strings.Join(ns, "|"))
+		up := fmt.Sprintf(`up{namespace=~"%s"}`, strings.Join(ns, "|"))
+		// Only targets scraped lately count. A Prometheus killed with its node (a laptop's
+		// sleep, a restart of the kind node) writes no staleness marker for the pods it was
+		// scraping; their last up sample, often 0 as the pod went down, answers every query for
+		// the 5-minute lookback although the pod is gone and its successor is scraped under a
+		// new address.
+		sel := fmt.Sprintf("%s and (time() - timestamp(%s) < %d)", up, up, int(promFreshFor/time.Second))
 		qs = append(qs,
 			PromQL{Query: sel, MinSeries: len(ns)},
 			// One series per namespace that has targets, valued 1: fewer than len(ns) means a
