@@ -3,7 +3,10 @@
 # go.mod's toolchain line (go1.26.10, the first 1.26 release without known standard-library
 # vulnerabilities) is fetched through the Go module proxy when the local Go is older.
 export GOTOOLCHAIN ?= auto
-export GOFLAGS ?= -buildvcs=false
+# -trimpath: the build cache then does not depend on the clone's path (CI clones to a new one each run)
+# and a warm run compiles nothing of the project again; tests find repository files from their
+# working folder (nativetest.RepoFile), not from compiled-in paths.
+export GOFLAGS ?= -buildvcs=false -trimpath
 MLOPS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mlops-series
 export MLOPS_CACHE
 export MLOPS_TESTENV_BIN ?= $(MLOPS_CACHE)/testenv

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 )
@@ -14,8 +13,7 @@ import (
 // program its image runs.
 func GitServerScript(t testing.TB) string {
 	t.Helper()
-	_, self, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(self), "..", "..", "series", "chapter-2-gitops", "git-server", "git_server.py")
+	p := RepoFile(t, "series", "chapter-2-gitops", "git-server", "git_server.py")
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("git server: %v", err)
 	}

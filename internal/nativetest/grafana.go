@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -36,8 +34,7 @@ func LoadGrafanaRecording(t testing.TB, name string) GrafanaRecording {
 // loadRecording decodes internal/check/testdata/TOOL/NAME.json into v and returns its path.
 func loadRecording(t testing.TB, tool, name string, v any) string {
 	t.Helper()
-	_, self, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(self), "..", "check", "testdata", tool, name+".json")
+	path := RepoFile(t, "internal", "check", "testdata", tool, name+".json")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
