@@ -29,14 +29,17 @@ out="$kcache/measure-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 peaks="$out/peaks.tsv"; : > "$peaks"
 
-# The sampler: every second, each container's peak (cgroup v1 or v2) with its pod and container names.
+# The sampler: every second, each container's peak memory (cgroup v1 memory.max_usage_in_bytes,
+# v2 memory.peak) and its CPU time so far (v1 cpuacct.usage in ns, v2 cpu.stat usage_usec), one line
+# per value: ID mem|cpu VALUE. On v1 each controller has its own folder for a container.
 sample_script='
-ids=$(crictl ps -a -q 2>/dev/null)
 for f in $(find /sys/fs/cgroup -name "cri-containerd-*.scope" -type d 2>/dev/null); do
   id=${f##*/cri-containerd-}; id=${id%.scope}
-  if [ -f "$f/memory.max_usage_in_bytes" ]; then v=$(cat "$f/memory.max_usage_in_bytes");
-  elif [ -f "$f/memory.peak" ]; then v=$(cat "$f/memory.peak"); else continue; fi
-  echo "$id $v"
+  if [ -f "$f/memory.max_usage_in_bytes" ]; then echo "$id mem $(cat "$f/memory.max_usage_in_bytes")";
+  elif [ -f "$f/memory.peak" ]; then echo "$id mem $(cat "$f/memory.peak")"; fi
+  if [ -f "$f/cpuacct.usage" ]; then echo "$id cpu $(cat "$f/cpuacct.usage")";
+  elif [ -f "$f/cpu.stat" ]; then
+    u=$(awk '"'"'$1=="usage_usec"{print $2}'"'"' "$f/cpu.stat"); [ -n "$u" ] && echo "$id cpu ${u}000"; fi
 done'
 names_script='crictl ps -a -o json'
 # Every 15 s the containers' names too: a pod deleted before the end (the training pod of `check
@@ -96,6 +99,10 @@ sys.exit(0 if {"chapter-5", "chapter-6", "chapter-7", "chapter-8", "chapter-10"}
 fi
 
 log "soak: ${soak} minutes, checks every minute"
+# Every container's CPU time at the start of the soak: what each uses while the chapters idle
+# (with a check run a minute) is the difference at its end.
+docker exec "$node" sh -c "$sample_script" 2>/dev/null | awk '$2=="cpu"' > "$out/cpu-soak-start.tsv" || true
+soak_start=$(date +%s)
 fails=0 runs=0
 end=$(( $(date +%s) + soak * 60 ))
 while [ "$(date +%s)" -lt "$end" ]; do
@@ -106,15 +113,17 @@ while [ "$(date +%s)" -lt "$end" ]; do
   sleep 60
 done
 kill $sampler_pid 2>/dev/null || true
+soak_secs=$(( $(date +%s) - soak_start ))
 docker exec "$node" sh -c "$sample_script" >> "$peaks" 2>/dev/null || true
+docker exec "$node" sh -c "$sample_script" 2>/dev/null | awk '$2=="cpu"' > "$out/cpu-soak-end.tsv" || true
 docker exec "$node" sh -c "$names_script" > "$out/containers.json"
 docker exec "$node" kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o json > "$out/pods.json"
 docker exec "$node" kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o json \
   -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"\n"}{end}' > /dev/null
 
-python3 - "$out" "$soak" "$runs" "$fails" >> "$out/report.md" <<'PY'
+python3 - "$out" "$soak" "$runs" "$fails" "$soak_secs" >> "$out/report.md" <<'PY'
 import json, sys
-out, soak, runs, fails = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+out, soak, runs, fails, soak_secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 import glob
 names = {}
 for f in sorted(glob.glob(f"{out}/names-*.json")) + [f"{out}/containers.json"]:
@@ -126,18 +135,7 @@ for f in sorted(glob.glob(f"{out}/names-*.json")) + [f"{out}/containers.json"]:
         l = c.get("labels", {})
         names[c["id"]] = (l.get("io.kubernetes.pod.namespace", "?"), l.get("io.kubernetes.pod.name", "?"),
                           l.get("io.kubernetes.container.name", "?"))
-peak = {}
-unnamed = set()
-for line in open(f"{out}/peaks.tsv"):
-    parts = line.split()
-    if len(parts) != 2 or not parts[1].isdigit():
-        continue
-    cid, v = parts[0], int(parts[1])
-    if cid not in names:
-        # A pod sandbox (pause) or a container of a pod deleted before the end (a chapter taken
-        # down): nothing names it any more.
-        unnamed.add(cid)
-        continue
+def workload(cid):
     ns, pod, ctr = names[cid]
     # Group by workload: the pod name without its generated suffixes.
     wl = pod
@@ -145,8 +143,47 @@ for line in open(f"{out}/peaks.tsv"):
         head, _, tailpart = wl.rpartition("-")
         if head and (len(tailpart) in (5, 9, 10) or tailpart.isdigit()):
             wl = head
-    key = (ns, wl, ctr)
-    peak[key] = max(peak.get(key, 0), v)
+    return (ns, wl, ctr)
+def cpu_file(path):
+    got = {}
+    try:
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 3 and parts[2].isdigit():
+                # On v1 a container can show in more than one hierarchy; its cpuacct.usage (ns) is the
+                # largest and most precise figure.
+                got[parts[0]] = max(got.get(parts[0], 0), int(parts[2]))
+    except OSError:
+        pass
+    return got
+peak, cpu_last = {}, {}
+unnamed = set()
+for line in open(f"{out}/peaks.tsv"):
+    parts = line.split()
+    if len(parts) != 3 or not parts[2].isdigit():
+        continue
+    cid, kind, v = parts[0], parts[1], int(parts[2])
+    if cid not in names:
+        # A pod sandbox (pause) or a container of a pod deleted before the end (a chapter taken
+        # down): nothing names it any more.
+        unnamed.add(cid)
+        continue
+    if kind == "mem":
+        key = workload(cid)
+        peak[key] = max(peak.get(key, 0), v)
+    elif kind == "cpu":
+        cpu_last[cid] = max(cpu_last.get(cid, 0), v)
+# CPU seconds per workload over its containers' lives (restarted containers add up), and during
+# the soak (end minus start, for the containers that ran through it).
+cpu_total, cpu_soak = {}, {}
+for cid, v in cpu_last.items():
+    key = workload(cid)
+    cpu_total[key] = cpu_total.get(key, 0) + v
+start, end = cpu_file(f"{out}/cpu-soak-start.tsv"), cpu_file(f"{out}/cpu-soak-end.tsv")
+for cid, v in end.items():
+    if cid in names and cid in start:
+        key = workload(cid)
+        cpu_soak[key] = cpu_soak.get(key, 0) + max(0, v - start[cid])
 limits = {}
 restarts, ooms, restarted = 0, [], []
 for p in json.load(open(f"{out}/pods.json"))["items"]:
@@ -166,11 +203,16 @@ print()
 print(f"Soak: {soak} min, {runs} check runs, {fails} failed. Restarts: {restarts} {' '.join(restarted)}. OOM kills: {len(ooms)} {' '.join(ooms)}")
 print(f"({len(unnamed)} sampled cgroups not shown: pod sandboxes and containers of pods deleted before the end.)")
 print()
-print("| namespace | workload | container | peak MiB | request | limit |")
-print("|---|---|---|---|---|---|")
-for (ns, wl, ctr), v in sorted(peak.items()):
+print(f"CPU: seconds over the containers' lives (ups, checks, soak); during the soak, as a share of one core over its {soak_secs} s.")
+print(f"All containers together during the soak: {sum(cpu_soak.values()) / 1e9 / max(soak_secs, 1) * 100:.0f}% of one core.")
+print()
+print("| namespace | workload | container | peak MiB | request | limit | CPU s | CPU % in soak |")
+print("|---|---|---|---|---|---|---|---|")
+for key, v in sorted(peak.items()):
+    ns, wl, ctr = key
     req, lim = limits.get((ns, ctr), ("-", "-"))
-    print(f"| {ns} | {wl} | {ctr} | {v / 2**20:.0f} | {req} | {lim} |")
+    soak_pct = f"{cpu_soak[key] / 1e9 / max(soak_secs, 1) * 100:.1f}" if key in cpu_soak else "-"
+    print(f"| {ns} | {wl} | {ctr} | {v / 2**20:.0f} | {req} | {lim} | {cpu_total.get(key, 0) / 1e9:.1f} | {soak_pct} |")
 PY
 cat "$out/report.md"
 log "report: $out/report.md"

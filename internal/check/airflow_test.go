@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -143,6 +144,49 @@ func TestAirflowDAGRun(t *testing.T) {
 		}
 		if strings.Contains(msg, srv.Password) {
 			t.Error("error shows the password")
+		}
+	})
+
+	// The DAG processor's and triggerer's probes (charts/airflow files/job_alive.py, the query of
+	// `airflow jobs check --local` without importing Airflow), taken from the rendered chart and run
+	// with the venv's python against this Airflow's database, whose jobs heartbeat.
+	t.Run("the chart's job probes", func(t *testing.T) {
+		docs := renderWith(t, "airflow", "airflow", "airflow", "")
+		python := nativetest.Tool(t, "airflow", "python")
+		probe := func(t *testing.T, deployment string, env []string, extra ...string) (string, error) {
+			t.Helper()
+			d := renderedObj(t, docs, "Deployment", "airflow-"+deployment)
+			var argv []string
+			for _, a := range yamlField(d, "spec", "template", "spec", "containers", 0, "livenessProbe", "exec", "command").([]any) {
+				argv = append(argv, a.(string))
+			}
+			if len(argv) != 4 || argv[0] != "python" || argv[1] != "-c" {
+				t.Fatalf("%s: liveness probe %q, want python -c SCRIPT JOB_TYPE", deployment, argv)
+			}
+			cmd := exec.Command(python, append(argv[1:], extra...)...)
+			cmd.Env = append([]string{"PATH=" + filepath.Dir(python) + ":/usr/bin:/bin",
+				"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///" + filepath.Join(srv.Home, "airflow.db")}, env...)
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			t.Logf("%s probe: %s, %s CPU (exit %v): %s", deployment, time.Since(start).Round(time.Millisecond),
+				(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Round(time.Millisecond), err, strings.TrimSpace(string(out)))
+			return string(out), err
+		}
+		// Natively no hostname callable is set: Airflow's default, getfqdn.
+		for _, d := range []string{"dag-processor", "triggerer"} {
+			if out, err := probe(t, d, nil); err != nil || !strings.Contains(out, "alive, last heartbeat") {
+				t.Errorf("%s: the probe fails on a heartbeating job: %v: %s", d, err, out)
+			}
+		}
+		// The chart's callable gives the host's address, which is not these jobs' hostname.
+		out, err := probe(t, "triggerer", []string{"AIRFLOW__CORE__HOSTNAME_CALLABLE=airflow.utils.net.get_host_ip_address"})
+		if err == nil || !strings.Contains(out, "No running TriggererJob of host ") {
+			t.Errorf("the probe passes for a job of another host: %v: %s", err, out)
+		}
+		// A heartbeat older than the threshold (here 1 ms) fails it.
+		out, err = probe(t, "dag-processor", nil, "0.001")
+		if err == nil || !strings.Contains(out, "(threshold 0 s)") {
+			t.Errorf("the probe passes on a heartbeat older than its threshold: %v: %s", err, out)
 		}
 	})
 

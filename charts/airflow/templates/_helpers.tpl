@@ -279,8 +279,11 @@ affinity:
 {{- end }}
 {{- end }}
 
-{{/* An exec probe that passes while this pod's job of the given type heartbeats (Airflow CLI). */}}
+{{/* An exec probe that passes while this pod's job of the given type heartbeats in the database:
+files/job_alive.py, the query of `airflow jobs check --local` without importing Airflow.
+Argument: a list of the root context and the job type. */}}
 {{- define "airflow.jobCheck" -}}
+{{- $root := index . 0 }}
 exec:
-  command: ["airflow", "jobs", "check", "--job-type", {{ . | quote }}, "--local"]
+  command: ["python", "-c", {{ $root.Files.Get "files/job_alive.py" | quote }}, {{ index . 1 | quote }}]
 {{- end }}
