@@ -114,12 +114,10 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 kill $sampler_pid 2>/dev/null || true
 soak_secs=$(( $(date +%s) - soak_start ))
-docker exec "$node" sh -c "$sample_script" >> "$peaks" 2>/dev/null || true
-docker exec "$node" sh -c "$sample_script" 2>/dev/null | awk '$2=="cpu"' > "$out/cpu-soak-end.tsv" || true
+# One last sample: the peaks' last line and the soak's CPU end.
+docker exec "$node" sh -c "$sample_script" 2>/dev/null | tee -a "$peaks" | awk '$2=="cpu"' > "$out/cpu-soak-end.tsv" || true
 docker exec "$node" sh -c "$names_script" > "$out/containers.json"
 docker exec "$node" kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o json > "$out/pods.json"
-docker exec "$node" kubectl --kubeconfig /etc/kubernetes/admin.conf get pods -A -o json \
-  -o jsonpath='{range .items[*]}{.metadata.namespace}{"/"}{.metadata.name}{"\n"}{end}' > /dev/null
 
 python3 - "$out" "$soak" "$runs" "$fails" "$soak_secs" >> "$out/report.md" <<'PY'
 import json, sys
@@ -144,42 +142,43 @@ def workload(cid):
         if head and (len(tailpart) in (5, 9, 10) or tailpart.isdigit()):
             wl = head
     return (ns, wl, ctr)
-def cpu_file(path):
-    got = {}
+def samples(path):
+    """The sampler's lines of a file: (container id, "mem" or "cpu", value)."""
     try:
-        for line in open(path):
-            parts = line.split()
-            if len(parts) == 3 and parts[2].isdigit():
-                # On v1 a container can show in more than one hierarchy; its cpuacct.usage (ns) is the
-                # largest and most precise figure.
-                got[parts[0]] = max(got.get(parts[0], 0), int(parts[2]))
+        lines = open(path).read().splitlines()
     except OSError:
-        pass
+        return
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[2].isdigit():
+            yield parts[0], parts[1], int(parts[2])
+def cpu_at(path):
+    # On v1 a container can show in more than one hierarchy; its cpuacct.usage (ns) is the largest
+    # and most precise figure.
+    got = {}
+    for cid, kind, v in samples(path):
+        if kind == "cpu":
+            got[cid] = max(got.get(cid, 0), v)
     return got
-peak, cpu_last = {}, {}
+peak = {}
 unnamed = set()
-for line in open(f"{out}/peaks.tsv"):
-    parts = line.split()
-    if len(parts) != 3 or not parts[2].isdigit():
-        continue
-    cid, kind, v = parts[0], parts[1], int(parts[2])
+for cid, kind, v in samples(f"{out}/peaks.tsv"):
     if cid not in names:
         # A pod sandbox (pause) or a container of a pod deleted before the end (a chapter taken
         # down): nothing names it any more.
         unnamed.add(cid)
-        continue
-    if kind == "mem":
+    elif kind == "mem":
         key = workload(cid)
         peak[key] = max(peak.get(key, 0), v)
-    elif kind == "cpu":
-        cpu_last[cid] = max(cpu_last.get(cid, 0), v)
-# CPU seconds per workload over its containers' lives (restarted containers add up), and during
-# the soak (end minus start, for the containers that ran through it).
+# CPU seconds per workload over its containers' lives (restarted containers add up; CPU time only
+# grows, so the largest sample is the last), and during the soak (end minus start, for the
+# containers that ran through it).
 cpu_total, cpu_soak = {}, {}
-for cid, v in cpu_last.items():
-    key = workload(cid)
-    cpu_total[key] = cpu_total.get(key, 0) + v
-start, end = cpu_file(f"{out}/cpu-soak-start.tsv"), cpu_file(f"{out}/cpu-soak-end.tsv")
+for cid, v in cpu_at(f"{out}/peaks.tsv").items():
+    if cid in names:
+        key = workload(cid)
+        cpu_total[key] = cpu_total.get(key, 0) + v
+start, end = cpu_at(f"{out}/cpu-soak-start.tsv"), cpu_at(f"{out}/cpu-soak-end.tsv")
 for cid, v in end.items():
     if cid in names and cid in start:
         key = workload(cid)
