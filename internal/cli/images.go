@@ -54,7 +54,7 @@ func (g *Globals) imagesEnv() (*imagesEnv, error) {
 		return nil, err
 	}
 	u := e.UI
-	k := &cluster.Kind{Progress: func(s string) { u.Printf("   %s\n", s) }}
+	k := &cluster.Kind{Progress: func(s string) { u.Printf("   %s\n", s) }, Share: cluster.DefaultShare()}
 	return &imagesEnv{env: e, kind: k, useCluster: g.Context == "" && g.Kubeconfig == ""}, nil
 }
 
@@ -369,7 +369,7 @@ func (ie *imagesEnv) loadChapter(ctx context.Context, eng *images.Engine, chapte
 // error that names them and says how to get them.
 func (ie *imagesEnv) toNodes(ctx context.Context, eng *images.Engine, ns []nodes.Node, refs []string, chapter string) error {
 	st := ie.env.UI.Start(fmt.Sprintf("load %d images into the kind node", len(refs)))
-	res, err := images.LoadToNodes(ctx, eng, ns, refs)
+	res, err := images.LoadToNodes(ctx, eng, ns, refs, ie.kind.Share)
 	if err != nil {
 		st.Fail("load into the kind node failed", "")
 		return err

@@ -172,7 +172,7 @@ func (g *Globals) provisioner(name string) (cluster.Provisioner, error) {
 		return &cluster.Terraform{KindConfig: kindConfig, Infra: mlopsseries.Infra(), Recreate: g.Recreate, Progress: progress,
 			Stdout: u.LogWriter("terraform"), Stderr: u.LogWriter("terraform")}, nil
 	}
-	return &cluster.Kind{Config: kindConfig, Progress: progress}, nil
+	return &cluster.Kind{Config: kindConfig, Progress: progress, Share: cluster.DefaultShare()}, nil
 }
 
 // kindConfig is the embedded kind-config.yaml, with --kind-config merged over it.

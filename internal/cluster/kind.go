@@ -42,8 +42,26 @@ type Kind struct {
 	// CgroupVersion asks the engine which cgroup version its containers get ("1", "2"; podman
 	// says "v1", "v2"); default: the engine's `info`. Probed only when a cluster is created.
 	CgroupVersion func(ctx context.Context) (string, error)
+	// Share is the host folder that the nodes of a cluster created here also see (an extraMount,
+	// read-only): images are loaded through it instead of being streamed into the node (see
+	// images.Share). Nil: no mount, images are streamed.
+	Share *images.Share
 	// engine is the engine that answered, once one has (doctor, Exists and Ensure all need it).
 	engine string
+}
+
+// ShareNodeDir is where the nodes of the clusters `up` creates see the host's share folder.
+const ShareNodeDir = "/mlops-series/share"
+
+// DefaultShare is the host folder images go through into the kind nodes: the user's cache
+// folder's mlops-series/kind-share ($XDG_CACHE_HOME on Linux, ~/Library/Caches on macOS, a
+// folder Docker Desktop shares with its VM by default). Nil when there is no cache folder.
+func DefaultShare() *images.Share {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return nil
+	}
+	return &images.Share{HostDir: filepath.Join(dir, "mlops-series", "kind-share"), NodeDir: ShareNodeDir}
 }
 
 // Name implements Provisioner.
@@ -197,18 +215,29 @@ func (k *Kind) createConfig(ctx context.Context) ([]byte, error) {
 	if probe == nil {
 		probe = k.engineCgroupVersion
 	}
-	version, err := probe(ctx)
-	if err != nil {
+	cfg := k.Config
+	if version, err := probe(ctx); err != nil {
 		k.say("could not read the engine's cgroup version (" + err.Error() + "); creating the cluster without the cgroup v1 patch")
-		return k.Config, nil
+	} else {
+		var added bool
+		if cfg, added, err = withCgroupV1Patch(cfg, version); err != nil {
+			return nil, fmt.Errorf("kind config of cluster %s: %w", k.clusterName(), err)
+		}
+		if added {
+			k.say("the engine runs containers on cgroup v1: adding the kubelet setting failCgroupV1: false " +
+				"(kubelet 1.35+ refuses cgroup v1 otherwise; moving the host to cgroup v2 is the lasting fix)")
+		}
 	}
-	cfg, added, err := withCgroupV1Patch(k.Config, version)
-	if err != nil {
-		return nil, fmt.Errorf("kind config of cluster %s: %w", k.clusterName(), err)
-	}
-	if added {
-		k.say("the engine runs containers on cgroup v1: adding the kubelet setting failCgroupV1: false " +
-			"(kubelet 1.35+ refuses cgroup v1 otherwise; moving the host to cgroup v2 is the lasting fix)")
+	if k.Share != nil {
+		// The folder must exist before the engine mounts it (docker would create it, as root).
+		if err := os.MkdirAll(k.Share.HostDir, 0o755); err != nil {
+			k.say("images will be streamed into the node: cannot create " + k.Share.HostDir + ": " + err.Error())
+			return cfg, nil
+		}
+		var err error
+		if cfg, err = withShareMount(cfg, *k.Share); err != nil {
+			return nil, fmt.Errorf("kind config of cluster %s: %w", k.clusterName(), err)
+		}
 	}
 	return cfg, nil
 }
@@ -438,5 +467,5 @@ func (k *Kind) loadImages(ctx context.Context, refs []string) (images.LoadResult
 	if !exists {
 		return images.LoadResult{}, fmt.Errorf("kind cluster %s does not exist", k.clusterName())
 	}
-	return images.LoadToNodes(ctx, eng, ns, refs)
+	return images.LoadToNodes(ctx, eng, ns, refs, k.Share)
 }

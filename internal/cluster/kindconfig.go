@@ -16,6 +16,8 @@ import (
 	"github.com/BurntSushi/toml"
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+
+	"github.com/mlops-series/mlops-series/internal/images"
 )
 
 // The kind cluster config API that --kind-config files must use.
@@ -573,4 +575,41 @@ func withCgroupV1Patch(cfg []byte, cgroupVersion string) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("write kind config: %w", err)
 	}
 	return out, true, nil
+}
+
+// withShareMount returns cfg with share's host folder mounted read-only at its NodeDir in every
+// node that does not mount something there already (the user's mount stands).
+func withShareMount(cfg []byte, share images.Share) ([]byte, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal(cfg, &m); err != nil {
+		return nil, fmt.Errorf("read kind config: %w", err)
+	}
+	ns := asList(m["nodes"])
+	if len(ns) == 0 {
+		// kind's default: one control-plane node.
+		ns = []any{map[string]any{"role": "control-plane"}}
+	}
+	for i, n := range ns {
+		node, ok := n.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("read kind config: nodes[%d] is not a mapping", i)
+		}
+		mounts := asList(node["extraMounts"])
+		taken := false
+		for _, mt := range mounts {
+			if mm, ok := mt.(map[string]any); ok && mm["containerPath"] == share.NodeDir {
+				taken = true
+			}
+		}
+		if !taken {
+			node["extraMounts"] = append(mounts, map[string]any{"hostPath": share.HostDir, "containerPath": share.NodeDir, "readOnly": true})
+		}
+		ns[i] = node
+	}
+	m["nodes"] = ns
+	out, err := yaml.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("write kind config: %w", err)
+	}
+	return out, nil
 }

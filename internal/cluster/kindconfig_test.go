@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
 	mlopsseries "github.com/mlops-series/mlops-series"
+	"github.com/mlops-series/mlops-series/internal/images"
 )
 
 // The overlay hack/kind writes for the machines without a registry (issue 7).
@@ -344,5 +345,39 @@ func TestCreateConfig(t *testing.T) {
 				t.Error("Config was modified")
 			}
 		})
+	}
+}
+
+// With a share, every node of the created cluster mounts the host folder read-only at its node
+// path (the folder is created first); a node that mounts something there already keeps its mount.
+func TestCreateConfigMountsTheShare(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kind-share")
+	share := &images.Share{HostDir: dir, NodeDir: ShareNodeDir}
+	two := "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nname: mlops-series\nnodes:\n  - role: control-plane\n" +
+		"  - role: worker\n    extraMounts:\n      - {hostPath: /srv/mine, containerPath: " + ShareNodeDir + "}\n"
+	k := &Kind{Config: []byte(two), Share: share, CgroupVersion: func(context.Context) (string, error) { return "2", nil }}
+	cfg, err := k.createConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c v1alpha4.Cluster
+	if err := yaml.Unmarshal(cfg, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Nodes) != 2 {
+		t.Fatalf("nodes: %+v", c.Nodes)
+	}
+	want := v1alpha4.Mount{HostPath: dir, ContainerPath: ShareNodeDir, Readonly: true}
+	if got := c.Nodes[0].ExtraMounts; len(got) != 1 || got[0] != want {
+		t.Errorf("control plane's mounts: %+v, want %+v", got, want)
+	}
+	if got := c.Nodes[1].ExtraMounts; len(got) != 1 || got[0].HostPath != "/srv/mine" {
+		t.Errorf("the worker's own mount was replaced: %+v", got)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Errorf("share folder not created: %v", err)
+	}
+	if err := ValidateKindConfig(cfg, "created"); err != nil {
+		t.Errorf("created config does not validate: %v", err)
 	}
 }

@@ -236,6 +236,16 @@ func (e *Engine) SaveTo(ctx context.Context, w io.Writer, refs []string) error {
 	return e.command(ctx, nil, w, append(args, refs...)...)
 }
 
+// SaveFile has the engine's CLI write one docker-save archive of refs to file (no copy through
+// this process).
+func (e *Engine) SaveFile(ctx context.Context, file string, refs []string) error {
+	args := []string{"save", "-o", file}
+	if e.Name == "podman" {
+		args = append(args, "--multi-image-archive", "--format", "docker-archive")
+	}
+	return e.command(ctx, nil, io.Discard, append(args, refs...)...)
+}
+
 // Save writes one docker-save archive of refs to file; on failure no file is left behind. Refs
 // the engine lacks are an *ErrNotInEngine, checked before anything is written.
 func (e *Engine) Save(ctx context.Context, file string, refs []string) error {

@@ -180,6 +180,12 @@ func newFakeNode(t *testing.T) fakeNode {
 	return fakeNode{state: filepath.Join(t.TempDir(), "images.json")}
 }
 
+// fromFiles counts the archives the node imported from a file of its own (not from stdin).
+func (n fakeNode) fromFiles() int {
+	b, _ := os.ReadFile(n.state + ".from-files")
+	return len(b)
+}
+
 // imports counts the archives the node imported.
 func (n fakeNode) imports() int {
 	b, _ := os.ReadFile(n.state + ".imports")
@@ -237,9 +243,27 @@ func fakeNodeTool(tool, state string, args []string) int {
 	case tool == "ctr" && slices.Equal(args, []string{"images", "import", "--help"}):
 		fmt.Println("   --local    Run import locally rather than through transfer API (default: false)")
 		return 0
-	case tool == "ctr" && slices.Contains(args, "import") && slices.Contains(args, "--snapshotter=overlayfs") && args[len(args)-1] == "-":
+	case tool == "test" && len(args) == 2 && args[0] == "-f":
+		if fi, err := os.Stat(args[1]); err != nil || !fi.Mode().IsRegular() {
+			return 1
+		}
+		return 0
+	case tool == "ctr" && slices.Contains(args, "import") && slices.Contains(args, "--snapshotter=overlayfs"):
 		if !slices.Contains(args, "--local") {
 			return fail("ctr: import without --local, which this ctr has: %v", args)
+		}
+		// The archive: stdin ("-") or a file of the node's (here the host's) file system.
+		in := os.Stdin
+		if last := args[len(args)-1]; last != "-" {
+			f, err := os.Open(last)
+			if err != nil {
+				return fail("ctr: import: %v", err)
+			}
+			defer f.Close()
+			in = f
+			f2, _ := os.OpenFile(state+".from-files", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+			f2.Write([]byte("x"))
+			f2.Close()
 		}
 		// Read a docker-save archive: hash every file, then map manifest.json's configs to tags.
 		sums := map[string]string{}
@@ -247,7 +271,7 @@ func fakeNodeTool(tool, state string, args []string) int {
 			Config   string
 			RepoTags []string
 		}
-		tr := tar.NewReader(os.Stdin)
+		tr := tar.NewReader(in)
 		for {
 			h, err := tr.Next()
 			if errors.Is(err, io.EOF) {
@@ -323,7 +347,7 @@ func TestLoadToNodes(t *testing.T) {
 		if s.before != nil {
 			s.before()
 		}
-		res, err := LoadToNodes(ctx, eng, []nodes.Node{n}, refs)
+		res, err := LoadToNodes(ctx, eng, []nodes.Node{n}, refs, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
@@ -347,6 +371,40 @@ func TestLoadToNodes(t *testing.T) {
 	}
 	if st, _ := List(ctx, eng, []string{probeImage}, nil, nil); st[0].Node != nil {
 		t.Error("List without nodes reports a node")
+	}
+}
+
+// Through a share the node sees, the archive is written into the host folder and imported from
+// the node's path, then removed; through one it does not see (a cluster made without the mount,
+// here a node path that is not the host folder), the archive is streamed as without a share.
+func TestLoadToNodesThroughShare(t *testing.T) {
+	eng := needDocker(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name      string
+		share     Share
+		through   string
+		fromFiles int
+	}{
+		// The fake node runs its tools on the host: the node's path of the folder is the host's.
+		{"seen", Share{HostDir: dir, NodeDir: dir}, dir, 1},
+		{"not seen", Share{HostDir: dir, NodeDir: filepath.Join(dir, "elsewhere")}, "", 0},
+	} {
+		n := newFakeNode(t)
+		res, err := LoadToNodes(ctx, eng, []nodes.Node{n}, []string{probeImage}, &c.share)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !slices.Equal(res.Loaded, []string{"docker.io/mlops-series/probe:busybox"}) || res.Through != c.through || n.imports() != 1 || n.fromFiles() != c.fromFiles {
+			t.Errorf("%s: %+v, %d imports, %d from files", c.name, res, n.imports(), n.fromFiles())
+		}
+		if want := "(through " + dir + ")"; strings.Contains(res.String(), want) != (c.through != "") {
+			t.Errorf("%s: line %q, through %q", c.name, res.String(), c.through)
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("%s: left in the share: %v", c.name, left)
+		}
 	}
 }
 

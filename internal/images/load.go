@@ -2,9 +2,14 @@ package images
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -24,6 +29,20 @@ type LoadResult struct {
 	// Pinned are pinned by digest and missing from a node: an archive cannot carry the registry
 	// digest, so the kubelet pulls them.
 	Pinned []string `json:"pinned,omitempty"`
+	// Through is the host folder the archive went through (Share.HostDir) when the nodes see it;
+	// empty when it was streamed into them.
+	Through string `json:"through,omitempty"`
+}
+
+// Share is a host folder that a kind node also sees, at NodeDir (an extraMount that `up` adds to
+// the clusters it creates). Loading through it, the engine writes one archive there and each
+// node's ctr imports it from its own file system: measured here on a 778 MB image, 19.5 CPU-s
+// and 17 s against 28 CPU-s and 22 s when the archive is streamed through `docker exec` (the
+// engine's daemon, the shim and ctr each copy it once more). The archive is removed after the
+// import.
+type Share struct {
+	HostDir string
+	NodeDir string
 }
 
 // String is the progress line: "images: loaded 3 of 5 from the local engine, 2 already on the node".
@@ -35,14 +54,18 @@ func (r LoadResult) String() string {
 	if n := len(r.Missing) + len(r.Pinned); n > 0 {
 		s += fmt.Sprintf(", %d left to pull (not in the local engine: %s)", n, strings.Join(append(slices.Clone(r.Missing), r.Pinned...), ", "))
 	}
+	if r.Through != "" && len(r.Loaded) > 0 {
+		s += " (through " + r.Through + ")"
+	}
 	return s
 }
 
 // LoadToNodes loads, into every node, the references the local engine holds and the node lacks
-// (or holds under another image ID): one docker-save stream per node, imported with the kind
-// library, then listed again to confirm. References neither place holds are reported as Missing,
+// (or holds under another image ID): one docker-save archive per node, written into share when
+// the node sees it there (share may be nil), else streamed into the node; imported by the node's
+// ctr, then listed again to confirm. References neither place holds are reported as Missing,
 // not as an error: the kubelet may still pull them.
-func LoadToNodes(ctx context.Context, eng *Engine, ns []nodes.Node, refs []string) (LoadResult, error) {
+func LoadToNodes(ctx context.Context, eng *Engine, ns []nodes.Node, refs []string, share *Share) (LoadResult, error) {
 	refs = uniqueNormalized(refs)
 	res := LoadResult{Total: len(refs)}
 	if len(refs) == 0 {
@@ -80,8 +103,16 @@ func LoadToNodes(ctx context.Context, eng *Engine, ns []nodes.Node, refs []strin
 		if len(perNode[i]) == 0 {
 			continue
 		}
-		if err := streamToNode(ctx, eng, n, perNode[i]); err != nil {
+		through, err := shareToNode(ctx, eng, n, perNode[i], share)
+		if err != nil {
 			return res, err
+		}
+		if !through {
+			if err := streamToNode(ctx, eng, n, perNode[i]); err != nil {
+				return res, err
+			}
+		} else {
+			res.Through = share.HostDir
 		}
 		if cats[i], err = NodeImages(ctx, n); err != nil {
 			return res, err
@@ -141,6 +172,50 @@ func streamToNode(ctx context.Context, eng *Engine, n nodes.Node, refs []string)
 		return fmt.Errorf("load %s: %w", strings.Join(refs, ", "), err)
 	}
 	return nil
+}
+
+// shareToNode loads refs into the node through share when the node sees the share's host folder
+// (a file written there shows under NodeDir in the node); false, and nothing done, when it does
+// not (a cluster created without the mount, an engine on another machine).
+func shareToNode(ctx context.Context, eng *Engine, n nodes.Node, refs []string, share *Share) (bool, error) {
+	if share == nil || share.HostDir == "" || share.NodeDir == "" {
+		return false, nil
+	}
+	if err := os.MkdirAll(share.HostDir, 0o755); err != nil {
+		return false, nil
+	}
+	name, err := randomName()
+	if err != nil {
+		return false, err
+	}
+	// A small file first: whether the node sees the folder is known before anything large is written.
+	probe := filepath.Join(share.HostDir, name+".probe")
+	if err := os.WriteFile(probe, nil, 0o644); err != nil {
+		return false, nil
+	}
+	seen := n.CommandContext(ctx, "test", "-f", path.Join(share.NodeDir, name+".probe")).Run() == nil
+	_ = os.Remove(probe)
+	if !seen {
+		return false, ctx.Err()
+	}
+	file := filepath.Join(share.HostDir, name+".tar")
+	defer func() { _ = os.Remove(file) }()
+	inNode := path.Join(share.NodeDir, name+".tar")
+	if err := eng.SaveFile(ctx, file, refs); err != nil {
+		return false, fmt.Errorf("load %s into node %s: %w", strings.Join(refs, ", "), n.String(), err)
+	}
+	if err := ImportArchiveFile(ctx, n, inNode); err != nil {
+		return false, fmt.Errorf("load %s: %w", strings.Join(refs, ", "), err)
+	}
+	return true, nil
+}
+
+func randomName() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("load images: %w", err)
+	}
+	return ".load-" + hex.EncodeToString(b), nil
 }
 
 func uniqueNormalized(refs []string) []string {

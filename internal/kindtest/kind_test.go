@@ -432,6 +432,10 @@ func TestChaptersOnKind(t *testing.T) {
 			}
 			out, code := e.run(45*time.Minute, args...)
 			t.Logf("TIMING %s %s %s (exit %d, in the background)\n%s", args[0], args[1]+" "+id, time.Since(start).Round(100*time.Millisecond), code, tail(out, 6))
+			if code == 0 && args[1] == "load" && !strings.Contains(out, "(through ") {
+				// The cluster up created mounts the share folder: the archive goes through it.
+				t.Errorf("images load %s streamed the archive instead of writing it into the share folder:\n%s", id, tail(out, 6))
+			}
 			built[id] <- code
 		}
 	}
@@ -611,8 +615,12 @@ func TestChaptersOnKind(t *testing.T) {
 
 	// A reader's second up after down --all: every image comes from the local engine.
 	start = time.Now()
-	requireChecks(t, e.up("chapter-6"))
+	out = e.up("chapter-6")
+	requireChecks(t, out)
 	t.Logf("TIMING up chapter-6 after down --all %s", time.Since(start).Round(100*time.Millisecond))
+	if !strings.Contains(out, "(through ") {
+		t.Errorf("up chapter-6 on the new cluster did not load its images through the share folder:\n%s", out)
+	}
 
 	// Chapter 9 on this second cluster: on the first, chapters 3 to 10 had requested all of the
 	// node's CPUs. The KubeRay operator and a RayCluster of the series' own Ray image (built in
