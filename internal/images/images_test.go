@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	kindexec "sigs.k8s.io/kind/pkg/exec"
@@ -374,14 +375,24 @@ func TestLoadToNodes(t *testing.T) {
 	}
 }
 
-// Through a share the node sees, the archive is written into the host folder and imported from
-// the node's path, then removed; through one it does not see (a cluster made without the mount,
-// here a node path that is not the host folder), the archive is streamed as without a share.
+// Through a share the node sees, the archive is written into the host folder's archives and
+// imported from the node's path, and kept: the next load of the same image imports the kept
+// archive without saving it again; an archive no image of the engine matches any more is removed.
+// Through a share the node does not see (a cluster made without the mount, here a node path that
+// is not the host folder), the archive is streamed as without a share and nothing is kept.
 func TestLoadToNodesThroughShare(t *testing.T) {
 	eng := needDocker(t)
 	ctx := context.Background()
+	local, err := eng.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe, _ := local.Lookup(probeImage)
 	dir := t.TempDir()
-	for _, c := range []struct {
+	archives := filepath.Join(dir, "archives")
+	kept := filepath.Join(archives, archiveName(probeImage, probe.ID))
+	stale := filepath.Join(archives, archiveName("mlops-series.test/gone:1", "sha256:0ld"))
+	for i, c := range []struct {
 		name      string
 		share     Share
 		through   string
@@ -389,8 +400,18 @@ func TestLoadToNodesThroughShare(t *testing.T) {
 	}{
 		// The fake node runs its tools on the host: the node's path of the folder is the host's.
 		{"seen", Share{HostDir: dir, NodeDir: dir}, dir, 1},
+		{"seen again", Share{HostDir: dir, NodeDir: dir}, dir, 1},
 		{"not seen", Share{HostDir: dir, NodeDir: filepath.Join(dir, "elsewhere")}, "", 0},
 	} {
+		var before os.FileInfo
+		if i == 1 {
+			before, _ = os.Stat(kept)
+			if err := os.WriteFile(stale, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-time.Hour)
+			_ = os.Chtimes(stale, old, old)
+		}
 		n := newFakeNode(t)
 		res, err := LoadToNodes(ctx, eng, []nodes.Node{n}, []string{probeImage}, &c.share)
 		if err != nil {
@@ -402,9 +423,26 @@ func TestLoadToNodesThroughShare(t *testing.T) {
 		if want := "(through " + dir + ")"; strings.Contains(res.String(), want) != (c.through != "") {
 			t.Errorf("%s: line %q, through %q", c.name, res.String(), c.through)
 		}
-		if left, _ := os.ReadDir(dir); len(left) != 0 {
-			t.Errorf("%s: left in the share: %v", c.name, left)
+		if left, _ := os.ReadDir(archives); len(left) != 1 || left[0].Name() != filepath.Base(kept) {
+			t.Errorf("%s: the archives folder holds %v, want only %s", c.name, left, filepath.Base(kept))
 		}
+		if before != nil {
+			if after, err := os.Stat(kept); err != nil || !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+				t.Errorf("%s: the kept archive was written again", c.name)
+			}
+		}
+	}
+	// A kept archive the node cannot import is made again from the engine.
+	if err := os.WriteFile(kept, []byte("damaged"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := newFakeNode(t)
+	res, err := LoadToNodes(ctx, eng, []nodes.Node{n}, []string{probeImage}, &Share{HostDir: dir, NodeDir: dir})
+	if err != nil || res.Through != dir || n.imports() != 1 {
+		t.Errorf("damaged archive: %+v, %v, %d imports", res, err, n.imports())
+	}
+	if fi, err := os.Stat(kept); err != nil || fi.Size() < 1024 {
+		t.Errorf("damaged archive not made again: %v %v", fi, err)
 	}
 }
 
