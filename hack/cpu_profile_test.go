@@ -1,0 +1,44 @@
+package hack
+
+import (
+	"errors"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// hack/cpu-profile.py charges a process's CPU time to its label (an interpreter's label names
+// what it runs), the CPU time of children too short-lived to be sampled to their parent's
+// "(children)" line, and returns the command's exit code.
+func TestCPUProfile(t *testing.T) {
+	// One child runs long enough to be sampled; twenty end between samples. Work, not time, sets
+	// how much CPU each burns, so a loaded machine changes the wall time, not the figures.
+	script := `python3 -c 'sum(range(30_000_000))'
+for i in $(seq 20); do python3 -c 'sum(range(1_000_000))'; done
+exit 3`
+	cmd := exec.Command("python3", "cpu-profile.py", "-i", "0.2", "--", "bash", "-c", script)
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("cpu-profile.py returned %v, want the command's exit code 3:\n%s", err, out)
+	}
+	t.Logf("\n%s", out)
+	cpu := func(label string) float64 {
+		m := regexp.MustCompile(`(?m)^\s*([0-9.]+)\s+[0-9.]+%\s+` + regexp.QuoteMeta(label) + `$`).FindSubmatch(out)
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	if got := cpu("python3 -c"); got < 0.3 {
+		t.Errorf("the sampled child: %.1f CPU-s under python3 -c, want at least 0.3", got)
+	}
+	if got := cpu("bash -c (children)") + cpu("python3 -c"); got < 0.5 {
+		t.Errorf("the children that ended between samples are not charged to bash -c (children): %.1f CPU-s in all", got)
+	}
+	if !regexp.MustCompile(`machine busy \d+ CPU-s`).Match(out) {
+		t.Errorf("no machine-wide figure:\n%s", out)
+	}
+}
