@@ -48,7 +48,7 @@ def label(pid: str, comm: str) -> str:
     return comm
 
 
-def sample(seen: dict[tuple[str, str], tuple[str, float, float, str]]) -> None:
+def sample(seen: dict[tuple[str, str], tuple[str, float, float, str, str]]) -> None:
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -64,8 +64,9 @@ def sample(seen: dict[tuple[str, str], tuple[str, float, float, str]]) -> None:
         children = (int(fields[13]) + int(fields[14])) / HZ
         key = (pid, fields[19])
         prev = seen.get(key)
-        name = prev[0] if prev else label(pid, comm)
-        seen[key] = (name, own, children, fields[1])
+        # A process first seen between fork and exec is labelled again once it has exec'd.
+        name = prev[0] if prev and prev[4] == comm else label(pid, comm)
+        seen[key] = (name, own, children, fields[1], comm)
 
 
 def busy() -> float:
@@ -83,15 +84,15 @@ def main() -> int:
     p.add_argument("command", nargs="+")
     a = p.parse_args()
 
-    before: dict[tuple[str, str], tuple[str, float, float, str]] = {}
+    before: dict[tuple[str, str], tuple[str, float, float, str, str]] = {}
     sample(before)
     start_busy, start = busy(), time.time()
-    seen: dict[tuple[str, str], tuple[str, float, float, str]] = {}
+    seen: dict[tuple[str, str], tuple[str, float, float, str, str]] = {}
     proc = subprocess.Popen(a.command)
     while proc.poll() is None:
         sample(seen)
         time.sleep(a.interval)
-    last: dict[tuple[str, str], tuple[str, float, float, str]] = {}
+    last: dict[tuple[str, str], tuple[str, float, float, str, str]] = {}
     sample(last)
     seen.update(last)
     wall, total = time.time() - start, busy() - start_busy
@@ -100,13 +101,13 @@ def main() -> int:
     # children figure too, so it is taken out there (counted once, under its own label).
     by_pid = {pid: key for key in seen for pid in [key[0]]}
     reaped: dict[tuple[str, str], float] = defaultdict(float)
-    for key, (_, o, c, ppid) in seen.items():
+    for key, (_, o, c, ppid, _) in seen.items():
         if key not in last and ppid in by_pid:
             reaped[by_pid[ppid]] += o + c
 
     own: dict[str, float] = defaultdict(float)
     kids: dict[str, float] = defaultdict(float)
-    for key, (name, o, c, _) in seen.items():
+    for key, (name, o, c, _, _) in seen.items():
         b = before.get(key)
         own[name] += o - (b[1] if b else 0.0)
         kids[name + " (children)"] += max(0.0, c - (b[2] if b else 0.0) - reaped[key])

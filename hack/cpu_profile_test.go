@@ -14,7 +14,7 @@ import (
 func TestCPUProfile(t *testing.T) {
 	// One child runs long enough to be sampled; twenty end between samples. Work, not time, sets
 	// how much CPU each burns, so a loaded machine changes the wall time, not the figures.
-	script := `python3 -c 'sum(range(30_000_000))'
+	script := `python3 -c 'sum(range(60_000_000))'
 for i in $(seq 20); do python3 -c 'sum(range(1_000_000))'; done
 exit 3`
 	cmd := exec.Command("python3", "cpu-profile.py", "-i", "0.2", "--", "bash", "-c", script)
