@@ -23,7 +23,7 @@ VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
 VULNDB := $(MLOPS_CACHE)/vulndb-$(VULNDB_VERSION)
 BIN := bin/mlops-series
 
-.PHONY: build test test-beside deps lint unit pytest docs docs-check actionlint vuln up clean kind-images kind-test static-checks
+.PHONY: build test test-serial deps lint unit pytest docs docs-check actionlint vuln up clean kind-images kind-test static-checks
 
 build:
 	go build -trimpath -ldflags "-X github.com/mlops-series/mlops-series/internal/cli.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev) -X github.com/mlops-series/mlops-series/internal/cli.Commit=$$(git rev-parse --short=12 HEAD 2>/dev/null)" -o $(BIN) ./cmd/mlops-series
@@ -119,44 +119,34 @@ kind-test: build kind-images
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.
 # (`integration` runs the unit tests too; `make unit` is the fast loop.)
-# `make test` (what CI runs) keeps the layers apart. On the 2-core CI machines the real-container
-# layer and the Go integration layer cannot share the CPUs at the same weight: run side by side,
-# Airflow's pods missed their 10-minute wait on the kind node and a native Airflow API server
-# stalled for 35 s (stop 14's CI). So the real-container layer runs beside the light static checks
-# only (two jobs, each target's output kept together); then the Go integration layer runs beside
-# the examples' tests, which fill its idle CPU at a lower priority (nice). About 33 minutes warm
-# here, 22 to 30 minutes on CI (stops 17 and 18).
-.PHONY: test-beside beside-kind integration-beside
-test: deps
-	$(MAKE) --no-print-directory build
-	bash hack/cpu-busy.sh kind-images -- $(MAKE) --no-print-directory kind-images
-	$(MAKE) --no-print-directory -j2 --output-sync=target kind-test static-checks
-	$(MAKE) --no-print-directory -j2 --output-sync=target integration pytest PYTEST_NICE="nice -n 10"
-
-# `make test-beside`: the same suites about 30% faster, not yet what CI runs. The real-container
-# layer leaves about a third of the CPUs idle (it mostly waits on pods, polls and the node's disk),
-# and the other suites need about as much CPU time as that. Run beside it at the same weight, they
-# starved the kind node (stop 14), because with cgroup v1 each process of the root CPU group weighs
-# as much as the whole node. So they run in a CPU group of half a container's weight
-# (hack/beside.sh; without root or a CPU controller it falls back to nice): when both want every
-# CPU, the node's containers get two thirds and the other suites a third; otherwise the other suites
-# take what the node leaves. About 23 minutes warm here. Every suite then runs under CPU pressure,
-# and warm runs here met tests and tools that the load starved, a different one each time (a poll
-# loop, pytest servers, Ray's dashboard and job agent, TensorBoard twice, Helm's wait for deletion,
-# a native Ray head whose raylet died): each fixed and tested. A Go test that still fails under the
-# load runs once more, unloaded, after the real-container layer (hack/load-rerun.sh): failing again
-# fails the run; passing names it LOAD-SENSITIVE, a defect to fix. Build failures, panics, timeouts
-# and more than 5 failed tests are not run again. CI moves to it once its runs are steadily green:
-# run 15 failed (a PromQL check after the node restart, fixed in cab4e66); runs 17 and 18 passed in
-# 1283 s and 1688 s here (18 with one load rerun: a native Ray head's raylet starved), against
-# 1553-1925 s for `make test`.
+# `make test` (what CI runs) runs everything else beside the real-container layer. That layer
+# leaves about a third of the 2 CPUs idle (it mostly waits on pods, polls and the node's disk) and
+# the other suites need about as much CPU time as that. Run beside it at the same weight they
+# starved the kind node (stop 14: Airflow's pods missed their 10-minute wait), because with cgroup
+# v1 each process of the root CPU group weighs as much as the whole node. So they run in a CPU
+# group of half a container's weight (hack/beside.sh; without root or a CPU controller it falls
+# back to nice): when both want every CPU the node's containers get two thirds, otherwise the other
+# suites take what the node leaves. A Go test that still fails under the load runs once more,
+# unloaded, after the real-container layer (hack/load-rerun.sh): failing again fails the run;
+# passing names it LOAD-SENSITIVE in the log, a defect to fix. Build failures, panics, timeouts and
+# more than 5 failed tests are not run again. Warm runs here: 1283, 1688 (one load rerun), 1702
+# (the first that kept image archives) and 819 s (archives kept), against 1553-1925 s for
+# `make test-serial`, which keeps the layers apart: layer 4 beside the static checks only, then the
+# Go integration layer beside the examples' tests at a lower priority (nice).
 LOAD_RERUN := $(CURDIR)/bin/load-rerun
-test-beside: deps
+.PHONY: test-serial beside-kind integration-beside
+test: deps
 	$(MAKE) --no-print-directory build
 	bash hack/cpu-busy.sh kind-images -- $(MAKE) --no-print-directory kind-images
 	rm -rf $(LOAD_RERUN)
 	$(MAKE) --no-print-directory -j2 --output-sync=target kind-test beside-kind
 	bash hack/load-rerun.sh again $(LOAD_RERUN)
+
+test-serial: deps
+	$(MAKE) --no-print-directory build
+	bash hack/cpu-busy.sh kind-images -- $(MAKE) --no-print-directory kind-images
+	$(MAKE) --no-print-directory -j2 --output-sync=target kind-test static-checks
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration pytest PYTEST_NICE="nice -n 10"
 
 beside-kind:
 	bash hack/beside.sh 512 -- $(MAKE) --no-print-directory -j3 --output-sync=target static-checks integration-beside pytest
