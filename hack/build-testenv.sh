@@ -22,6 +22,8 @@ mkdir -p "$bin" "$work"
 exec 9>"$bin/.build.lock"
 flock 9
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+# shellcheck source=toolcache.sh
+source "$(dirname "$0")/toolcache.sh"
 
 have() { # name version
   [[ -x "$bin/$1" && -f "$bin/$1.version" && "$(cat "$bin/$1.version")" == "$2" ]]

@@ -16,6 +16,8 @@ tools="$cache/tools"
 out="$tools/tofu-$TOFU_VERSION"
 work="$cache/tofu-build"
 log() { echo "build-tofu: $*" >&2; }
+# shellcheck source=toolcache.sh
+source "$(dirname "$0")/toolcache.sh"
 
 if [[ -x "$out" ]]; then
   log "$out present"

@@ -10,6 +10,8 @@ source "$here/versions.sh"
 # GOTOOLCHAIN=local, as hack/build-testenv.sh: the same compiler, so the Kubernetes packages share
 # the build cache with the test control plane.
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+# shellcheck source=../toolcache.sh
+source "$here/../toolcache.sh"
 tbin="${MLOPS_TESTENV_BIN:-$cache/testenv}"
 
 gobuild() { # name version cgo tags pkg@version

@@ -34,6 +34,13 @@ wait "$py_pid" || py_rc=$?
 [ $node_rc -eq 0 ] || { log "node image build failed"; exit 1; }
 [ $py_rc -eq 0 ] || { log "stand-in build failed"; exit 1; }
 bash "$here/build-standins.sh" statsd-exporter prometheus kuberay-operator source-controller kustomize-controller
+# Every Go-built tool is there now (the control plane's binaries are built by `make deps`, the
+# Flux ones also for the stand-ins above): their build cache is dropped (hack/toolcache.sh).
+# shellcheck source=../toolcache.sh
+source "$here/../toolcache.sh"
+tb="${MLOPS_TESTENV_BIN:-$cache/testenv}"
+drop_tool_gocache "$tb/kube-apiserver" "$tb/kube-controller-manager" "$tb/kube-scheduler" \
+  "$kbin/kubelet" "$kbin/kubeadm" "$kbin/kubectl" "$kbin/kube-proxy"
 
 # The overlay: the node image built here, and the containerd patch only where the engine cannot
 # lower oom_score_adj (the kubelet gives pod sandboxes -998). The cgroup v1 kubelet patch is added by

@@ -152,5 +152,8 @@ docker commit \
   --change 'ENV container=docker' --change "LABEL mlops-series.inputs=$inputs" \
   "$cid" "$NODE_IMAGE" >/dev/null
 docker rm -f "$cid" >/dev/null; trap - EXIT
+# The build folders (the node's context, the cluster images and their 0.9 GB archive) are made
+# afresh by each build: not kept.
+rm -rf "$img" "$ctx"
 log "built $NODE_IMAGE in $((SECONDS - t0))s; saving it to $archive"
 docker save -o "$archive.tmp" "$NODE_IMAGE" && mv "$archive.tmp" "$archive" && echo "$inputs" > "$archive.inputs"

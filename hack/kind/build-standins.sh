@@ -13,11 +13,32 @@ repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=versions.sh
 source "$here/versions.sh"
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+# shellcheck source=../toolcache.sh
+source "$here/../toolcache.sh"
 sdir="$kcache/standins"; mkdir -p "$sdir"
 # One build at a time (.ci/run starts one in the background before `make test` may start another):
 # the second waits, then finds the images built and skips them.
 exec 8>"$sdir/.lock"
 flock 8
+
+# share_archive TAR REF NAME: the saved stand-in is also the archive `images load` keeps in the kind
+# share folder for the node to import (internal/images: named by the hash of the full reference
+# and the image ID; docker save writes the same bytes): a hard link, so the first load into a node
+# saves nothing again and the disk holds the archive once. Linked only when TAR holds the image
+# the engine has under NAME.
+share_dir="${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series/kind-share/archives"
+share_archive() {
+  local id h list
+  [ -f "$1" ] || return 0
+  id="$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null)" || return 0
+  id="${id#sha256:}"
+  # The image's config is in the archive (docker 20-24 and 25+ layouts); listed whole, not piped
+  # into grep -q, whose early exit would fail the pipeline.
+  list="$(tar -tf "$1" 2>/dev/null)" || return 0
+  grep -qxF -e "$id.json" -e "blobs/sha256/$id" <<<"$list" || return 0
+  h="$(printf %s "$2" | sha256sum | cut -c1-16)"
+  mkdir -p "$share_dir" 2>/dev/null && ln -f "$1" "$share_dir/$h-$id.tar" 2>/dev/null || true
+}
 
 # name -> image reference, read from series/images.yaml (the one list of pinned images).
 ref_of() { grep -oE "ref: \"[^\"]*$1:[^\"]*\"" "$repo/series/images.yaml" | head -1 | sed 's/ref: "\(.*\)"/\1/'; }
@@ -50,9 +71,9 @@ for n in "${names[@]}"; do
     docker image inspect "$base" >/dev/null 2>&1 || { log "mlflow-previous is built on $base: build-standins.sh mlflow first"; exit 1; }
   fi
   inputs="$( { echo "$ref"; [ -z "$base" ] || docker image inspect -f '{{.Id}}' "$base"; tar -C "$here/standins/$n" --sort=name --mtime=@0 --owner=0 --group=0 -c . ; } | sha256sum | cut -c1-16)"
-  if built_from "$short" "$inputs"; then continue; fi
+  if built_from "$short" "$inputs"; then share_archive "$sdir/$n.tar" "$ref" "$short"; continue; fi
   if [ -f "$sdir/$n.tar" ] && [ "$(cat "$sdir/$n.inputs" 2>/dev/null)" == "$inputs" ]; then
-    docker load -i "$sdir/$n.tar" >/dev/null && continue
+    docker load -i "$sdir/$n.tar" >/dev/null && { share_archive "$sdir/$n.tar" "$ref" "$short"; continue; }
   fi
   t0=$SECONDS
   ctx="$kbuild/standin-$n"; rm -rf "$ctx"; mkdir -p "$ctx"; cp -r "$here/standins/$n/." "$ctx/"
@@ -113,5 +134,7 @@ for n in "${names[@]}"; do
   log "building stand-in $short"
   dbuild -q "${bargs[@]}" --label "mlops-series.inputs=$inputs" -t "$short" "$ctx"
   docker save -o "$sdir/$n.tar.tmp" "$short" && mv "$sdir/$n.tar.tmp" "$sdir/$n.tar" && echo "$inputs" > "$sdir/$n.inputs"
+  share_archive "$sdir/$n.tar" "$ref" "$short"
+  rm -rf "$ctx"   # made afresh by each build
   log "built $short in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$short" | awk '{printf "%d MB", $1/1e6}'))"
 done
