@@ -117,6 +117,10 @@ func AirflowWithPassword(t testing.TB, dagsDir, password string) *AirflowServer 
 		"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=" + passwords,
 		// Tasks call back into the API server's execution API with a JWT that it must verify.
 		"AIRFLOW__CORE__EXECUTION_API_SERVER_URL=" + base + "/execution/",
+		// A task's supervisor calls the API server before the task logs anything; with the default
+		// 5 s, a loaded machine (the suites beside the kind layer) timed that call out
+		// (httpx.ReadTimeout in the scheduler's log) and prepare_data failed with an empty log.
+		"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=60",
 		"AIRFLOW__API_AUTH__JWT_SECRET=" + randomHex(t, 32),
 		// Signs the API server's requests for task logs to the scheduler's log server.
 		"AIRFLOW__API__SECRET_KEY=" + randomHex(t, 32),
@@ -154,6 +158,14 @@ func AirflowWithPassword(t testing.TB, dagsDir, password string) *AirflowServer 
 		background(t, "airflow-triggerer", home, env, bin, "triggerer", "--skip-serve-logs"),
 	}
 	a.waitHealthy(t)
+	// A failed test shows what Airflow's processes said (the scheduler's lines include the task
+	// supervisor's, which a task that fails before logging leaves nowhere else): run before the
+	// processes are stopped, while the logs are still there.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the test failed; Airflow's logs, last lines:\n%s", a.Tails(60))
+		}
+	})
 	t.Logf("airflow ready in %s (db migrate %s) at %s, DAGs from %s",
 		time.Since(start).Round(time.Millisecond), migrated.Round(time.Millisecond), base, dags)
 	return a
