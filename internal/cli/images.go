@@ -90,6 +90,22 @@ func (ie *imagesEnv) nodes(ctx context.Context) ([]nodes.Node, error) {
 	return ns, err
 }
 
+// listedNodes is nodes for `images list`, which answers without the node column when the
+// cluster is missing or its nodes are stopped: then note says why (and ns is nil).
+func (ie *imagesEnv) listedNodes(ctx context.Context) (ns []nodes.Node, note string, err error) {
+	ns, err = ie.nodes(ctx)
+	var stopped *cluster.NodeStoppedError
+	switch {
+	case errors.As(err, &stopped):
+		return nil, stopped.Error(), nil
+	case err != nil:
+		return nil, "", err
+	case ns == nil && ie.useCluster:
+		return nil, "the kind cluster " + ie.kind.Cluster() + " does not exist", nil
+	}
+	return ns, "", nil
+}
+
 func optArg(args []string, i int) string {
 	if len(args) > i {
 		return args[i]
@@ -119,11 +135,17 @@ func newImagesListCmd(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ns, err := ie.nodes(ctx)
+			ns, nodeNote, err := ie.listedNodes(ctx)
 			if err != nil {
 				return err
 			}
 			st, err := images.List(ctx, eng, refs, ie.env.Lib.Archs(), ns)
+			if err != nil && ns != nil {
+				// The node may have stopped or gone since it was listed: then say so, as above.
+				if ns, nodeNote, _ = ie.listedNodes(ctx); ns == nil && nodeNote != "" {
+					st, err = images.List(ctx, eng, refs, ie.env.Lib.Archs(), nil)
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -149,8 +171,8 @@ func newImagesListCmd(g *Globals) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if ns == nil && ie.useCluster {
-				ie.env.UI.Printf("NODE: - (the kind cluster mlops-series does not exist)\n")
+			if nodeNote != "" {
+				ie.env.UI.Printf("NODE: - (%s)\n", nodeNote)
 			}
 			return nil
 		},

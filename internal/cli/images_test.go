@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlops-series/mlops-series/internal/cluster"
 	"github.com/mlops-series/mlops-series/internal/images"
 )
 
@@ -121,5 +123,28 @@ func TestImagesWithEngine(t *testing.T) {
 	_, errw, code = run(t, "images", "load", junk)
 	if code != 1 || !strings.Contains(errw, "load images from "+junk+": docker load:") {
 		t.Errorf("exit %d, load of a junk file:\n%s", code, errw)
+	}
+}
+
+// `images list` with the kind cluster's node stopped answers without the node column and says
+// why, instead of failing on the node (a CI run listed while the kind layer deleted its node).
+func TestImagesListStoppedNode(t *testing.T) {
+	needDocker(t)
+	name := "mlops-list-stopped-" + strconv.Itoa(os.Getpid())
+	node := name + "-control-plane"
+	if out, err := exec.Command("docker", "create", "--name", node,
+		"--label", "io.x-k8s.kind.cluster="+name, "--label", "io.x-k8s.kind.role=control-plane",
+		"mlops-series/probe:busybox", "true").CombinedOutput(); err != nil {
+		t.Fatalf("docker create: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", node).Run() })
+	ie := &imagesEnv{kind: &cluster.Kind{ClusterName: name}, useCluster: true}
+	ns, note, err := ie.listedNodes(context.Background())
+	if err != nil || ns != nil || !strings.Contains(note, node+" is not running") || !strings.Contains(note, "docker start "+node) {
+		t.Errorf("listedNodes = %v, %q, %v; want no nodes and a note that %s is not running", ns, note, err, node)
+	}
+	ie.kind = &cluster.Kind{ClusterName: name + "-none"}
+	if ns, note, err = ie.listedNodes(context.Background()); err != nil || ns != nil || !strings.Contains(note, "does not exist") {
+		t.Errorf("no cluster: listedNodes = %v, %q, %v", ns, note, err)
 	}
 }

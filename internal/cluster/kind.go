@@ -67,6 +67,9 @@ func DefaultShare() *images.Share {
 // Name implements Provisioner.
 func (k *Kind) Name() string { return "kind" }
 
+// Cluster is the kind cluster's name (ClusterName or its default).
+func (k *Kind) Cluster() string { return k.clusterName() }
+
 func (k *Kind) clusterName() string {
 	if k.ClusterName == "" {
 		return "mlops-series"
@@ -295,6 +298,9 @@ func (k *Kind) exists(p *kindcluster.Provider) (bool, error) {
 }
 
 func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, error) {
+	if err := k.requireRunning(ctx, p); err != nil {
+		return nil, err
+	}
 	kc, err := p.KubeConfig(k.clusterName(), false)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig of kind cluster %s: %w", k.clusterName(), err)
@@ -430,7 +436,64 @@ func (k *Kind) Nodes(ctx context.Context) (ns []nodes.Node, exists bool, err err
 	if err != nil {
 		return nil, true, fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
 	}
+	if err := k.requireRunning(ctx, p); err != nil {
+		return nil, true, err
+	}
 	return ns, true, nil
+}
+
+// NodeStoppedError says that the kind cluster exists but some of its node containers are not
+// running (the machine or the engine was restarted, or someone stopped them): nothing inside the
+// cluster can be reached until they are started again.
+type NodeStoppedError struct {
+	Cluster string
+	// Engine is the container engine's command (docker, podman, nerdctl).
+	Engine string
+	Nodes  []string
+}
+
+func (e *NodeStoppedError) Error() string {
+	what := "its node container " + e.Nodes[0] + " is"
+	if len(e.Nodes) > 1 {
+		what = "its node containers " + strings.Join(e.Nodes, ", ") + " are"
+	}
+	return fmt.Sprintf("kind cluster %s exists but %s not running (the machine or %s was restarted, or it was stopped): "+
+		"start it with `%s start %s` and run the command again, or remove the cluster with `%s rm -f %s`",
+		e.Cluster, what, e.Engine, e.Engine, strings.Join(e.Nodes, " "), e.Engine, strings.Join(e.Nodes, " "))
+}
+
+// requireRunning returns a *NodeStoppedError when a node container of the cluster is not
+// running. The engine is asked by the containers' names (kind names a node after its container).
+func (k *Kind) requireRunning(ctx context.Context, p *kindcluster.Provider) error {
+	ns, err := p.ListNodes(k.clusterName())
+	if err != nil {
+		return fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
+	}
+	if len(ns) == 0 {
+		return nil
+	}
+	names := make([]string, len(ns))
+	for i, n := range ns {
+		names[i] = n.String()
+	}
+	eng, err := k.ImageEngine(ctx)
+	if err != nil {
+		return err
+	}
+	running, err := eng.Running(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("kind cluster %s: %w", k.clusterName(), err)
+	}
+	var stopped []string
+	for _, n := range names {
+		if !running[n] {
+			stopped = append(stopped, n)
+		}
+	}
+	if len(stopped) > 0 {
+		return &NodeStoppedError{Cluster: k.clusterName(), Engine: eng.Name, Nodes: stopped}
+	}
+	return nil
 }
 
 // LoadImages loads into the cluster's nodes the images of refs that the local engine holds and

@@ -308,6 +308,39 @@ func parseLoaded(out string) []string {
 	return refs
 }
 
+// Running says, for each container named, whether it is running. A container that does not
+// exist (any more) is not running.
+func (e *Engine) Running(ctx context.Context, names ...string) (map[string]bool, error) {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		var b bytes.Buffer
+		err := e.command(ctx, nil, &b, "inspect", "--type", "container", "--format", "{{.State.Running}}", n)
+		switch {
+		case err == nil:
+			out[n] = strings.TrimSpace(b.String()) == "true"
+		case ctx.Err() != nil:
+			return nil, err
+		default:
+			// Gone between the listing and this question (a concurrent delete): not running.
+			ok, lerr := e.exists(ctx, n)
+			if lerr != nil || ok {
+				return nil, err
+			}
+			out[n] = false
+		}
+	}
+	return out, nil
+}
+
+// exists says whether a container of that name exists.
+func (e *Engine) exists(ctx context.Context, name string) (bool, error) {
+	var b bytes.Buffer
+	if err := e.command(ctx, nil, &b, "ps", "-a", "--filter", "name=^"+name+"$", "--format", "{{.Names}}"); err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(b.String()) != "", nil
+}
+
 // Run runs a container and returns the engine's error output when it cannot: the doctor's probes
 // of what kind needs from the engine.
 func (e *Engine) Run(ctx context.Context, args ...string) error {
