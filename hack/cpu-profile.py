@@ -13,12 +13,19 @@ compared with the whole machine's busy time over the run (/proc/stat), which inc
 sample saw.
 
 The report (stdout, or -o) lists labels by CPU seconds. The command's exit code is returned.
+
+    --group REGEX (repeatable) adds a second table: each process's CPU time (own and reaped children)
+    charged to the first group of the first REGEX that matches the command line of the process or
+    of its nearest sampled ancestor that matches one, e.g. --group 'cpu-busy\.sh (\S+)' for the
+    suites of `make test`, or --group '/(\w+)\.test ' for Go test binaries. Processes with no match
+    (a container's, the engine's) are charged to "(no group)".
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import time
@@ -48,7 +55,19 @@ def label(pid: str, comm: str) -> str:
     return comm
 
 
-def sample(seen: dict[tuple[str, str], tuple[str, float, float, str, str]]) -> None:
+def cmdline(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def sample(
+    seen: dict[tuple[str, str], tuple[str, float, float, str, str]],
+    cmds: dict[str, tuple[str, str]] | None = None,
+) -> None:
+    """Reads every process's CPU times into seen; with cmds, also pid -> (ppid, command line)."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -65,8 +84,13 @@ def sample(seen: dict[tuple[str, str], tuple[str, float, float, str, str]]) -> N
         key = (pid, fields[19])
         prev = seen.get(key)
         # A process first seen between fork and exec is labelled again once it has exec'd.
-        name = prev[0] if prev and prev[4] == comm else label(pid, comm)
+        fresh = not (prev and prev[4] == comm)
+        name = label(pid, comm) if fresh else prev[0]
         seen[key] = (name, own, children, fields[1], comm)
+        if cmds is not None:
+            # Read at every sample: a child forked by a shell has its parent's command line until
+            # it execs, and exec of a program of the same name leaves comm unchanged.
+            cmds[pid] = (fields[1], cmdline(pid))
 
 
 def busy() -> float:
@@ -81,6 +105,7 @@ def main() -> int:
     p.add_argument("-i", "--interval", type=float, default=3.0)
     p.add_argument("-o", "--output")
     p.add_argument("-n", "--top", type=int, default=40)
+    p.add_argument("-g", "--group", action="append", default=[], help="regex with one group (repeatable)")
     p.add_argument("command", nargs="+")
     a = p.parse_args()
 
@@ -88,13 +113,37 @@ def main() -> int:
     sample(before)
     start_busy, start = busy(), time.time()
     seen: dict[tuple[str, str], tuple[str, float, float, str, str]] = {}
+    cmds: dict[str, tuple[str, str]] = {}
+    groups = [re.compile(g) for g in a.group]
+    group_of: dict[tuple[str, str], str] = {}
+
+    def assign() -> None:
+        # By the last command line sampled of the process and its ancestors (a PID reused within
+        # one run would mislead it; Linux hands PIDs out in turn, so that takes very long runs).
+        for key in seen:
+            if key in group_of:
+                continue
+            pid, g = key[0], "(no group)"
+            for _ in range(64):
+                ppid, cmd = cmds.get(pid, ("", ""))
+                m = next((m for m in (r.search(cmd) for r in groups) if m), None)
+                if m:
+                    g = m.group(1)
+                    break
+                if not ppid or ppid in ("0", pid):
+                    break
+                pid = ppid
+            group_of[key] = g
+
     proc = subprocess.Popen(a.command)
     while proc.poll() is None:
-        sample(seen)
+        sample(seen, cmds if groups else None)
         time.sleep(a.interval)
     last: dict[tuple[str, str], tuple[str, float, float, str, str]] = {}
-    sample(last)
+    sample(last, cmds if groups else None)
     seen.update(last)
+    if groups:
+        assign()
     wall, total = time.time() - start, busy() - start_busy
 
     # A sampled process that ended was reaped by its last parent: its time is in the parent's
@@ -122,6 +171,18 @@ def main() -> int:
     for v, k in rows[: a.top]:
         lines.append(f"{v:8.1f}  {100 * v / max(total, 1e-9):5.1f}%  {k}")
     lines.append(f"{'':>8}  unlabelled (not seen, not reaped by a seen parent): {total - counted:.0f} CPU-s")
+    if groups:
+        by_group: dict[str, float] = defaultdict(float)
+        for key, (_, o, c, _, _) in seen.items():
+            b = before.get(key)
+            by_group[group_of.get(key, "(no group)")] += (o - (b[1] if b else 0.0)) + max(
+                0.0, c - (b[2] if b else 0.0) - reaped[key]
+            )
+        lines.append("")
+        lines.append(f"{'CPU-s':>8}  {'share':>6}  group ({', '.join(a.group)})")
+        for g, v in sorted(by_group.items(), key=lambda kv: -kv[1]):
+            if v >= 0.5:
+                lines.append(f"{v:8.1f}  {100 * v / max(total, 1e-9):5.1f}%  {g}")
     text = "\n".join(lines) + "\n"
     if a.output:
         with open(a.output, "w") as f:

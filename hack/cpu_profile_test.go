@@ -42,3 +42,25 @@ exit 3`
 		t.Errorf("no machine-wide figure:\n%s", out)
 	}
 }
+
+// --group charges a process to the group its own command line names, or else the one its nearest
+// ancestor's names: here a python3 whose code names group one, and one under a shell naming two.
+func TestCPUProfileGroups(t *testing.T) {
+	script := `python3 -c 'sum(range(60_000_000))  # grp-one'
+bash -c "python3 -c 'sum(range(60_000_000))'; true  # grp-two"`
+	out, err := exec.Command("python3", "cpu-profile.py", "-i", "0.2", "-g", `grp-(\w+)`, "--", "bash", "-c", script).Output()
+	if err != nil {
+		t.Fatalf("cpu-profile.py: %v\n%s", err, out)
+	}
+	t.Logf("\n%s", out)
+	for _, g := range []string{"one", "two"} {
+		m := regexp.MustCompile(`(?m)^\s*([0-9.]+)\s+[0-9.]+%\s+` + g + `$`).FindSubmatch(out)
+		if m == nil {
+			t.Errorf("no group %s in the report", g)
+			continue
+		}
+		if v, _ := strconv.ParseFloat(string(m[1]), 64); v < 0.3 {
+			t.Errorf("group %s: %.1f CPU-s, want at least 0.3", g, v)
+		}
+	}
+}
