@@ -14,9 +14,9 @@ sample saw.
 
 The report (stdout, or -o) lists labels by CPU seconds. The command's exit code is returned.
 
-    --group REGEX (repeatable) adds a second table: each process's CPU time (own and reaped children)
-    charged to the first group of the first REGEX that matches the command line of the process or
-    of its nearest sampled ancestor that matches one, e.g. --group 'cpu-busy\.sh (\S+)' for the
+    --group REGEX (repeatable) adds a second table: each sampled process's own CPU time charged to
+    the first group of the first REGEX that matches the command line of the process or of its
+    nearest sampled ancestor that matches one, e.g. --group 'cpu-busy\.sh (\S+)' for the
     suites of `make test`, or --group '/(\w+)\.test ' for Go test binaries. Processes with no match
     (a container's, the engine's) are charged to "(no group)".
 """
@@ -116,6 +116,7 @@ def main() -> int:
     cmds: dict[str, tuple[str, str]] = {}
     groups = [re.compile(g) for g in a.group]
     group_of: dict[tuple[str, str], str] = {}
+    me = str(os.getpid())
 
     def assign() -> None:
         # By the last command line sampled of the process and its ancestors (a PID reused within
@@ -125,6 +126,8 @@ def main() -> int:
                 continue
             pid, g = key[0], "(no group)"
             for _ in range(64):
+                if pid == me:
+                    break  # its own command line names the regexes themselves
                 ppid, cmd = cmds.get(pid, ("", ""))
                 m = next((m for m in (r.search(cmd) for r in groups) if m), None)
                 if m:
@@ -172,14 +175,14 @@ def main() -> int:
         lines.append(f"{v:8.1f}  {100 * v / max(total, 1e-9):5.1f}%  {k}")
     lines.append(f"{'':>8}  unlabelled (not seen, not reaped by a seen parent): {total - counted:.0f} CPU-s")
     if groups:
+        # Own time only: a "children" figure also holds what a parent reaped from processes that
+        # were reparented or never sampled, and would charge them twice up the tree.
         by_group: dict[str, float] = defaultdict(float)
-        for key, (_, o, c, _, _) in seen.items():
+        for key, (_, o, _, _, _) in seen.items():
             b = before.get(key)
-            by_group[group_of.get(key, "(no group)")] += (o - (b[1] if b else 0.0)) + max(
-                0.0, c - (b[2] if b else 0.0) - reaped[key]
-            )
+            by_group[group_of.get(key, "(no group)")] += o - (b[1] if b else 0.0)
         lines.append("")
-        lines.append(f"{'CPU-s':>8}  {'share':>6}  group ({', '.join(a.group)})")
+        lines.append(f"{'CPU-s':>8}  {'share':>6}  group, sampled processes' own time ({', '.join(a.group)})")
         for g, v in sorted(by_group.items(), key=lambda kv: -kv[1]):
             if v >= 0.5:
                 lines.append(f"{v:8.1f}  {100 * v / max(total, 1e-9):5.1f}%  {g}")
