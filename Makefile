@@ -112,9 +112,12 @@ kind-images:
 
 # The real-container layer: the CLI brings chapters up on a kind cluster it creates (internal/kindtest).
 # It runs a copy of the CLI: `make test` runs docs-check beside it, whose build rewrites $(BIN).
+# Its failures' messages are also collected in $(KIND_FAILURES) (printed by .ci/run at the end).
+KIND_FAILURES := $(MLOPS_CACHE)/kindtest-failures.log
 kind-test: build kind-images
 	cp $(BIN) $(BIN)-kindtest
-	MLOPS_BIN=$(CURDIR)/$(BIN)-kindtest bash hack/cpu-busy.sh kind-test -- go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
+	rm -f $(KIND_FAILURES)
+	MLOPS_BIN=$(CURDIR)/$(BIN)-kindtest MLOPS_KIND_FAILURES=$(KIND_FAILURES) bash hack/cpu-busy.sh kind-test -- go test -tags kind -count=1 -timeout 80m -v ./internal/kindtest/
 
 # The whole suite: set-up (idempotent, cached), lint, Go tests (unit, control plane, native tools),
 # the chapter examples' tests, docs freshness, workflow lint, and the real-container layer.

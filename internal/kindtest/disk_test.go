@@ -16,20 +16,20 @@ import (
 func TestStandinArchivesStoredOnce(t *testing.T) {
 	cache := os.Getenv("MLOPS_CACHE")
 	if cache == "" {
-		t.Fatal("MLOPS_CACHE is not set: run through `make kind-test`")
+		fatal(t, "MLOPS_CACHE is not set: run through `make kind-test`")
 	}
 	user, err := os.UserCacheDir()
 	if err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	shared := filepath.Join(user, "mlops-series", "kind-share", "archives")
 	standins, _ := filepath.Glob(filepath.Join(cache, "kind", "standins", "*.tar"))
 	if len(standins) == 0 {
-		t.Fatalf("no stand-in archives in %s: run `make kind-images`", filepath.Join(cache, "kind", "standins"))
+		fatalf(t, "no stand-in archives in %s: run `make kind-images`", filepath.Join(cache, "kind", "standins"))
 	}
 	entries, err := os.ReadDir(shared)
 	if err != nil {
-		t.Fatalf("kind share folder: %v", err)
+		fatalf(t, "kind share folder: %v", err)
 	}
 	var infos []os.FileInfo
 	for _, e := range entries {
@@ -40,7 +40,7 @@ func TestStandinArchivesStoredOnce(t *testing.T) {
 	for _, s := range standins {
 		fi, err := os.Stat(s)
 		if err != nil {
-			t.Fatal(err)
+			fatal(t, err)
 		}
 		found := false
 		for _, a := range infos {
@@ -50,7 +50,7 @@ func TestStandinArchivesStoredOnce(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("%s has no hard link among the kept archives of %s: the disk holds it twice", filepath.Base(s), shared)
+			errorf(t, "%s has no hard link among the kept archives of %s: the disk holds it twice", filepath.Base(s), shared)
 		}
 	}
 }

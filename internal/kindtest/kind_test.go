@@ -33,22 +33,22 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	if out, err := exec.Command("docker", "info", "-f", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		t.Fatalf("no Docker Engine answers (run `bash hack/kind/docker-up.sh` or `make kind-images`): %v\n%s", err, out)
+		fatalf(t, "no Docker Engine answers (run `bash hack/kind/docker-up.sh` or `make kind-images`): %v\n%s", err, out)
 	}
 	cache := os.Getenv("MLOPS_CACHE")
 	if cache == "" {
-		t.Fatal("MLOPS_CACHE is not set: run through `make kind-test`")
+		fatal(t, "MLOPS_CACHE is not set: run through `make kind-test`")
 	}
 	overlay := filepath.Join(cache, "kind", "kind-config.yaml")
 	if _, err := os.Stat(overlay); err != nil {
-		t.Fatalf("kind config overlay missing (run `make kind-images`): %v", err)
+		fatalf(t, "kind config overlay missing (run `make kind-images`): %v", err)
 	}
 	bin, err := filepath.Abs(envOr("MLOPS_BIN", "../../bin/mlops-series"))
 	if err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("CLI binary missing (run `make build`): %v", err)
+		fatalf(t, "CLI binary missing (run `make build`): %v", err)
 	}
 	// The CLI keeps the cluster's kubeconfig and its state under the user config folder: a
 	// temporary one, so the test touches nothing of the user's.
@@ -60,11 +60,11 @@ func setup(t *testing.T) *env {
 		// In CI a cluster left by an interrupted run is removed the way a reader would (down --all
 		// deletes only a cluster mlops-series created); on a workstation it may be the user's own.
 		if os.Getenv("CI") != "true" {
-			t.Fatalf("a kind node %s already exists: this test creates and deletes its own cluster; remove it with `mlops-series down --all`", node)
+			fatalf(t, "a kind node %s already exists: this test creates and deletes its own cluster; remove it with `mlops-series down --all`", node)
 		}
 		e.run(5*time.Minute, "down", "--all")
 		if exists(t) {
-			t.Fatalf("a kind node %s exists that mlops-series did not create: remove it by hand", node)
+			fatalf(t, "a kind node %s exists that mlops-series did not create: remove it by hand", node)
 		}
 	}
 	return e
@@ -105,7 +105,7 @@ func (e *env) must(timeout time.Duration, args ...string) string {
 	out, code := e.run(timeout, args...)
 	if code != 0 {
 		e.dump()
-		e.t.Fatalf("mlops-series %s: exit %d", strings.Join(args, " "), code)
+		fatalf(e.t, "mlops-series %s: exit %d", strings.Join(args, " "), code)
 	}
 	return out
 }
@@ -127,7 +127,7 @@ func mustKubectl(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := kubectl(t, args...)
 	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		fatalf(t, "kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
 }
@@ -168,7 +168,7 @@ func psqlCount(t *testing.T, ns, db, query string) int {
 		fmt.Sprintf(`psql -U "$POSTGRES_USER" -d %s -tAc %q`, db, query))
 	n, err := strconv.Atoi(strings.TrimSpace(lastLine(out)))
 	if err != nil {
-		t.Fatalf("%s: %q is not a count", query, out)
+		fatalf(t, "%s: %q is not a count", query, out)
 	}
 	return n
 }
@@ -185,11 +185,11 @@ func (e *env) revisions() map[string]int {
 	// status prints progress on stderr: keep the JSON document (from the first '{' or '[').
 	i := strings.IndexAny(out, "[{")
 	if i < 0 {
-		e.t.Fatalf("status -o json printed no JSON:\n%s", out)
+		fatalf(e.t, "status -o json printed no JSON:\n%s", out)
 	}
 	var doc any
 	if err := json.Unmarshal([]byte(out[i:]), &doc); err != nil {
-		e.t.Fatalf("status -o json: %v\n%s", err, out)
+		fatalf(e.t, "status -o json: %v\n%s", err, out)
 	}
 	revs := map[string]int{}
 	var walk func(v any)
@@ -213,7 +213,7 @@ func (e *env) revisions() map[string]int {
 	}
 	walk(doc)
 	if len(revs) == 0 {
-		e.t.Fatalf("status -o json lists no release:\n%s", out)
+		fatalf(e.t, "status -o json lists no release:\n%s", out)
 	}
 	return revs
 }
@@ -249,7 +249,7 @@ func waitReady(t *testing.T, within time.Duration, since time.Time) {
 		}
 		time.Sleep(3 * time.Second)
 	}
-	t.Fatalf("pods not ready within %s (containers started since %s):\n%s", within, since.Format(time.RFC3339), last)
+	fatalf(t, "pods not ready within %s (containers started since %s):\n%s", within, since.Format(time.RFC3339), last)
 }
 
 // startedSince says whether every start time in the column (comma-separated RFC 3339 times, as
@@ -331,7 +331,7 @@ func requireNoRestarts(t *testing.T, namespaces ...string) {
 			} `json:"items"`
 		}
 		if err := json.Unmarshal([]byte(mustKubectl(t, "get", "pods", "-n", ns, "-o", "json")), &pods); err != nil {
-			t.Fatalf("pods of %s: %v", ns, err)
+			fatalf(t, "pods of %s: %v", ns, err)
 		}
 		for _, p := range pods.Items {
 			for _, c := range p.Status.ContainerStatuses {
@@ -340,7 +340,7 @@ func requireNoRestarts(t *testing.T, namespaces ...string) {
 				}
 				last := c.LastState.Terminated
 				if last == nil {
-					t.Errorf("%s/%s: container %s restarted %d times", ns, p.Metadata.Name, c.Name, c.RestartCount)
+					errorf(t, "%s/%s: container %s restarted %d times", ns, p.Metadata.Name, c.Name, c.RestartCount)
 					continue
 				}
 				// StartError: the container runtime could not start the process (runc or containerd
@@ -352,7 +352,7 @@ func requireNoRestarts(t *testing.T, namespaces ...string) {
 						ns, p.Metadata.Name, c.Name, c.RestartCount, last.Message)
 					continue
 				}
-				t.Errorf("%s/%s: container %s restarted or was killed: %d restarts, last %s (exit %d): %s",
+				errorf(t, "%s/%s: container %s restarted or was killed: %d restarts, last %s (exit %d): %s",
 					ns, p.Metadata.Name, c.Name, c.RestartCount, last.Reason, last.ExitCode, last.Message)
 			}
 		}
@@ -373,7 +373,7 @@ func requireChecks(t *testing.T, out string) {
 	if m := checkCounts.FindStringSubmatch(out); m != nil && m[1] != "0" && m[2] == "0" && m[3] == "0" {
 		return
 	}
-	t.Fatalf("want every check passed (none skipped), got:\n%s", out)
+	fatalf(t, "want every check passed (none skipped), got:\n%s", out)
 }
 
 // TestChaptersOnKind: chapter 6 up on an older MLflow, then upgraded to the pinned one with its
@@ -434,7 +434,7 @@ func TestChaptersOnKind(t *testing.T) {
 			t.Logf("TIMING %s %s %s (exit %d, in the background)\n%s", args[0], args[1]+" "+id, time.Since(start).Round(100*time.Millisecond), code, tail(out, 6))
 			if code == 0 && args[1] == "load" && !strings.Contains(out, "(through ") {
 				// The cluster up created mounts the share folder: the archive goes through it.
-				t.Errorf("images load %s streamed the archive instead of writing it into the share folder:\n%s", id, tail(out, 6))
+				errorf(t, "images load %s streamed the archive instead of writing it into the share folder:\n%s", id, tail(out, 6))
 			}
 			built[id] <- code
 		}
@@ -443,7 +443,7 @@ func TestChaptersOnKind(t *testing.T) {
 		t.Helper()
 		start := time.Now()
 		if code := <-built[id]; code != 0 {
-			t.Fatalf("mlops-series images load/build %s: exit %d", id, code)
+			fatalf(t, "mlops-series images load/build %s: exit %d", id, code)
 		}
 		t.Logf("TIMING waited %s for the images of %s", time.Since(start).Round(100*time.Millisecond), id)
 	}
@@ -480,12 +480,12 @@ func TestChaptersOnKind(t *testing.T) {
 	start := time.Now()
 	out := e.up("chapter-6")
 	if !strings.Contains(out, "unchanged") {
-		t.Errorf("re-up does not say unchanged:\n%s", out)
+		errorf(t, "re-up does not say unchanged:\n%s", out)
 	}
 	t.Logf("TIMING re-up chapter-6 %s", time.Since(start).Round(100*time.Millisecond))
 	for rel, r := range e.revisions() {
 		if before[rel] != r {
-			t.Errorf("re-up changed %s from revision %d to %d", rel, before[rel], r)
+			errorf(t, "re-up changed %s from revision %d to %d", rel, before[rel], r)
 		}
 	}
 
@@ -495,7 +495,7 @@ func TestChaptersOnKind(t *testing.T) {
 		out := e.up(id)
 		requireChecks(t, out)
 		if !strings.Contains(out, "images: loaded 0 of") {
-			t.Errorf("up %s loaded images the background had loaded:\n%s", id, out)
+			errorf(t, "up %s loaded images the background had loaded:\n%s", id, out)
 		}
 		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
 	}
@@ -510,11 +510,11 @@ func TestChaptersOnKind(t *testing.T) {
 	out = e.must(20*time.Minute, "check", "path")
 	t.Logf("TIMING check path %s", time.Since(start).Round(100*time.Millisecond))
 	if !strings.Contains(out, "all 5 hops passed") {
-		t.Errorf("check path did not pass every hop:\n%s", out)
+		errorf(t, "check path did not pass every hop:\n%s", out)
 	}
 	// The training pod is deleted when it ends.
 	if left := mustKubectl(t, "get", "pods", "-n", "airflow", "-l", "kubernetes_pod_operator=True", "-o", "name"); strings.TrimSpace(left) != "" {
-		t.Errorf("the DAG's training pod was left behind: %s", left)
+		errorf(t, "the DAG's training pod was left behind: %s", left)
 	}
 
 	// Chapter 3: up with its kernel check spawning a real notebook pod through KubeSpawner
@@ -522,14 +522,14 @@ func TestChaptersOnKind(t *testing.T) {
 	// TensorBoard's scalars API.
 	out = upBuilt("chapter-3", "JupyterHub ", "run iris-sgd")
 	if !strings.Contains(out, "logged MLflow run") {
-		t.Errorf("chapter-3's kernel check did not log to chapter 6's MLflow:\n%s", out)
+		errorf(t, "chapter-3's kernel check did not log to chapter 6's MLflow:\n%s", out)
 	}
 	// The check's user and its server are gone: no notebook pod, no user volume left.
 	if left := mustKubectl(t, "get", "pods,pvc", "-n", "jupyterhub", "-l", "component=singleuser-server", "-o", "name"); strings.TrimSpace(left) != "" {
-		t.Errorf("the kernel check left a user's server behind: %s", left)
+		errorf(t, "the kernel check left a user's server behind: %s", left)
 	}
 	if left := mustKubectl(t, "get", "pvc", "-n", "jupyterhub", "-o", "name"); strings.Contains(left, "claim-") {
-		t.Errorf("the kernel check left a user's volume behind: %s", left)
+		errorf(t, "the kernel check left a user's volume behind: %s", left)
 	}
 
 	// No container of the series restarted or was OOM-killed through the ups and checks.
@@ -547,7 +547,7 @@ func TestChaptersOnKind(t *testing.T) {
 		`find /feast -name 'registry*.db' -exec sha256sum {} + | sort`)
 	t.Logf("before restarts: %d experiment, %d model version, %d DAG runs, feast registry %q", experiments, versions, dagRuns, registry)
 	if experiments != 1 || versions != 1 || dagRuns < 1 || registry == "" {
-		t.Fatalf("nothing to compare: %d experiments, %d versions, %d DAG runs, registry %q", experiments, versions, dagRuns, registry)
+		fatalf(t, "nothing to compare: %d experiments, %d versions, %d DAG runs, registry %q", experiments, versions, dagRuns, registry)
 	}
 	mustKubectl(t, "delete", "pod", "-n", "mlflow", "postgresql-0", "--wait=true")
 	mustKubectl(t, "delete", "pod", "-n", "airflow", "postgresql-0", "--wait=true")
@@ -557,7 +557,7 @@ func TestChaptersOnKind(t *testing.T) {
 	// this.
 	restarted := start.Truncate(time.Second)
 	if out, err := exec.Command("docker", "restart", node).CombinedOutput(); err != nil {
-		t.Fatalf("docker restart %s: %v\n%s", node, err, out)
+		fatalf(t, "docker restart %s: %v\n%s", node, err, out)
 	}
 	// The API server comes back first; then every pod must be Ready again.
 	deadline := time.Now().Add(3 * time.Minute)
@@ -566,7 +566,7 @@ func TestChaptersOnKind(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the API server did not come back after the node restart")
+			fatal(t, "the API server did not come back after the node restart")
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -576,7 +576,7 @@ func TestChaptersOnKind(t *testing.T) {
 		out, code := e.run(10*time.Minute, "check", id)
 		if code != 0 {
 			e.dump()
-			t.Fatalf("check %s after restarts: exit %d", id, code)
+			fatalf(t, "check %s after restarts: exit %d", id, code)
 		}
 		requireChecks(t, out)
 	}
@@ -585,32 +585,32 @@ func TestChaptersOnKind(t *testing.T) {
 	mustKubectl(t, "exec", "-n", "mlflow", "deploy/mlflow", "-c", "mlflow", "--", "python", "-c", mlflowVerify)
 	t.Log(mlflowPy(t, upgradeVerify, previousMLflow))
 	if n := psqlCount(t, "airflow", "airflow", "select count(*) from dag_run"); n < dagRuns {
-		t.Errorf("DAG runs: %d after restarts, %d before", n, dagRuns)
+		errorf(t, "DAG runs: %d after restarts, %d before", n, dagRuns)
 	}
 	if got := mustKubectl(t, "exec", "-n", "feast", "deploy/feast", "-c", "feast", "--", "sh", "-c",
 		`find /feast -name 'registry*.db' -exec sha256sum {} + | sort`); got != registry {
-		t.Errorf("feast registry changed across restarts:\nbefore %s\nafter  %s", registry, got)
+		errorf(t, "feast registry changed across restarts:\nbefore %s\nafter  %s", registry, got)
 	}
 
 	// down of one chapter removes its namespace; the others stay.
 	e.must(10*time.Minute, "down", "chapter-10")
 	if out, err := kubectl(t, "get", "namespace", "monitoring", "-o", "name"); err == nil && out != "" {
-		t.Errorf("namespace monitoring still exists after down chapter-10: %s", out)
+		errorf(t, "namespace monitoring still exists after down chapter-10: %s", out)
 	}
 	start = time.Now()
 	out = e.must(10*time.Minute, "down", "--all")
 	t.Logf("TIMING down --all %s", time.Since(start).Round(100*time.Millisecond))
 	if exists(t) {
-		t.Fatal("down --all left the kind node container")
+		fatal(t, "down --all left the kind node container")
 	}
 	// The cluster the CLI created goes whole: no chapter is uninstalled one by one first.
 	for _, id := range []string{"chapter-5", "chapter-6", "chapter-7", "chapter-8", "chapter-3"} {
 		if !strings.Contains(out, id+": removed with the cluster") {
-			t.Errorf("down --all does not say %s goes with the cluster:\n%s", id, out)
+			errorf(t, "down --all does not say %s goes with the cluster:\n%s", id, out)
 		}
 	}
 	if strings.Contains(out, "• uninstall") {
-		t.Errorf("down --all uninstalled releases of a cluster it then deleted:\n%s", out)
+		errorf(t, "down --all uninstalled releases of a cluster it then deleted:\n%s", out)
 	}
 
 	// A reader's second up after down --all: every image comes from the local engine.
@@ -619,7 +619,7 @@ func TestChaptersOnKind(t *testing.T) {
 	requireChecks(t, out)
 	t.Logf("TIMING up chapter-6 after down --all %s", time.Since(start).Round(100*time.Millisecond))
 	if !strings.Contains(out, "(through ") {
-		t.Errorf("up chapter-6 on the new cluster did not load its images through the share folder:\n%s", out)
+		errorf(t, "up chapter-6 on the new cluster did not load its images through the share folder:\n%s", out)
 	}
 
 	// Chapter 9 on this second cluster: on the first, chapters 3 to 10 had requested all of the
@@ -636,7 +636,7 @@ func TestChaptersOnKind(t *testing.T) {
 	t.Logf("TIMING up chapter-9 %s", time.Since(start).Round(100*time.Millisecond))
 	m := regexp.MustCompile(`SUCCEEDED in .*logged MLflow run ([0-9a-f]{32})`).FindStringSubmatch(out)
 	if m == nil {
-		t.Fatalf("chapter-9's ray-job check names no MLflow run:\n%s", out)
+		fatalf(t, "chapter-9's ray-job check names no MLflow run:\n%s", out)
 	}
 	t.Logf("chapter-9: %s", strings.TrimSpace(m[0]))
 	// The run is in chapter 6's MLflow, with its metric and the model it logged.
@@ -662,7 +662,7 @@ func TestChaptersOnKind(t *testing.T) {
 	out = e.must(5*time.Minute, "gitops", "push", "--series", dir, "-m", "kind test: a new prefix")
 	t.Logf("TIMING gitops push %s\n%s", time.Since(start).Round(100*time.Millisecond), tail(out, 3))
 	if got := mustKubectl(t, "get", "configmap", "-n", "ml-team-a", "team-settings", "-o", "jsonpath={.data.MLFLOW_EXPERIMENT_PREFIX}"); strings.TrimSpace(got) != "team-a-kind" {
-		t.Errorf("after gitops push, team-settings has MLFLOW_EXPERIMENT_PREFIX %q, want team-a-kind", got)
+		errorf(t, "after gitops push, team-settings has MLFLOW_EXPERIMENT_PREFIX %q, want team-a-kind", got)
 	}
 	head := mustKubectl(t, "get", "gitrepository", "-n", "flux-system", "series", "-o", "jsonpath={.status.artifact.revision}")
 	mustKubectl(t, "delete", "pod", "-n", "git", "-l", "app.kubernetes.io/instance=git-server", "--wait=true")
@@ -670,15 +670,15 @@ func TestChaptersOnKind(t *testing.T) {
 	out, code := e.run(5*time.Minute, "check", "chapter-2")
 	if code != 0 {
 		e.dump()
-		t.Fatalf("check chapter-2 after the Git server's pod was replaced: exit %d\n%s", code, out)
+		fatalf(t, "check chapter-2 after the Git server's pod was replaced: exit %d\n%s", code, out)
 	}
 	requireChecks(t, out)
 	if !strings.Contains(out, strings.TrimSpace(head)) {
-		t.Errorf("after the Git server's pod was replaced the repository is not at %s:\n%s", head, out)
+		errorf(t, "after the Git server's pod was replaced the repository is not at %s:\n%s", head, out)
 	}
 	requireNoRestarts(t, "git", "flux-system")
 	e.must(10*time.Minute, "down", "--all")
 	if exists(t) {
-		t.Fatal("down --all left the kind node container")
+		fatal(t, "down --all left the kind node container")
 	}
 }

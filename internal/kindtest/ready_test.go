@@ -24,7 +24,7 @@ func TestStartedSince(t *testing.T) {
 		{nil, time.Time{}, true},
 	} {
 		if got := startedSince(tc.column, tc.since); got != tc.want {
-			t.Errorf("startedSince(%q, %s) = %v, want %v", tc.column, tc.since, got, tc.want)
+			errorf(t, "startedSince(%q, %s) = %v, want %v", tc.column, tc.since, got, tc.want)
 		}
 	}
 }

@@ -40,7 +40,7 @@ func imageRef(t *testing.T, ref string) (repo, tag string) {
 	t.Helper()
 	i := strings.LastIndex(ref, ":")
 	if i < 0 || strings.Contains(ref[i:], "/") {
-		t.Fatalf("image %q has no tag", ref)
+		fatalf(t, "image %q has no tag", ref)
 	}
 	return ref[:i], ref[i+1:]
 }
@@ -56,14 +56,14 @@ func previousMLflow(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "hack", "kind", "standins", "mlflow-previous", "ref"))
 	if err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
 			return l
 		}
 	}
-	t.Fatal("hack/kind/standins/mlflow-previous/ref names no image")
+	fatal(t, "hack/kind/standins/mlflow-previous/ref names no image")
 	return ""
 }
 
@@ -72,11 +72,11 @@ func pinnedMLflow(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "series", "images.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	m := regexp.MustCompile(`ref: "([^"]*/mlflow/mlflow:[^"]*)"`).FindSubmatch(b)
 	if m == nil {
-		t.Fatal("series/images.yaml pins no mlflow/mlflow image")
+		fatal(t, "series/images.yaml pins no mlflow/mlflow image")
 	}
 	return string(m[1])
 }
@@ -97,23 +97,23 @@ func seriesWithValues(t *testing.T, chapterGlob, file, yaml string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "series")
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "series"))); err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	values, err := filepath.Glob(filepath.Join(dir, chapterGlob, "values", file))
 	if err != nil || len(values) != 1 {
-		t.Fatalf("%s/values/%s not found in the series copy: %v %v", chapterGlob, file, values, err)
+		fatalf(t, "%s/values/%s not found in the series copy: %v %v", chapterGlob, file, values, err)
 	}
 	b, err := os.ReadFile(values[0])
 	if err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	for _, key := range regexp.MustCompile(`(?m)^([A-Za-z][\w-]*):`).FindAllStringSubmatch(yaml, -1) {
 		if regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key[1]) + `:`).Match(b) {
-			t.Fatalf("%s already sets %s: the test would need to merge its override", values[0], key[1])
+			fatalf(t, "%s already sets %s: the test would need to merge its override", values[0], key[1])
 		}
 	}
 	if err := os.WriteFile(values[0], append(b, "\n"+yaml...), 0o644); err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	return dir
 }
@@ -124,18 +124,18 @@ func seriesWithFile(t *testing.T, glob, old, new string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "series")
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "series"))); err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, glob))
 	if err != nil || len(files) != 1 {
-		t.Fatalf("%s not found in the series copy: %v %v", glob, files, err)
+		fatalf(t, "%s not found in the series copy: %v %v", glob, files, err)
 	}
 	b, err := os.ReadFile(files[0])
 	if err != nil || !strings.Contains(string(b), old) {
-		t.Fatalf("%s lacks %q (%v)", files[0], old, err)
+		fatalf(t, "%s lacks %q (%v)", files[0], old, err)
 	}
 	if err := os.WriteFile(files[0], []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
-		t.Fatal(err)
+		fatal(t, err)
 	}
 	return dir
 }
@@ -226,7 +226,7 @@ func (e *env) mlflowUpgrade(clusterUp func()) string {
 	_, pinTag := imageRef(t, pinned)
 	prevVersion, pinVersion := mlflowVersionOf(prevTag), mlflowVersionOf(pinTag)
 	if out, err := exec.Command("docker", "image", "inspect", "-f", "{{.Id}}", previous).CombinedOutput(); err != nil {
-		t.Fatalf("the older MLflow stand-in %s is not in the engine (run `make kind-images`): %v\n%s", previous, err, out)
+		fatalf(t, "the older MLflow stand-in %s is not in the engine (run `make kind-images`): %v\n%s", previous, err, out)
 	}
 
 	// 1. chapter 6 on the older MLflow, from a series folder that pins it. Without its checks:
@@ -240,7 +240,7 @@ func (e *env) mlflowUpgrade(clusterUp func()) string {
 	t.Logf("TIMING up chapter-6 with MLflow %s (cluster created) %s", prevVersion, time.Since(start).Round(100*time.Millisecond))
 	clusterUp()
 	if v := mlflowPy(t, "import mlflow; print(mlflow.__version__)"); lastLine(v) != prevVersion {
-		t.Fatalf("the server runs MLflow %q, want %s", v, prevVersion)
+		fatalf(t, "the server runs MLflow %q, want %s", v, prevVersion)
 	}
 	t.Log(mlflowPy(t, upgradeSeed))
 	before := psqlValue(t, "mlflow", "mlflow", "select version_num from alembic_version")
@@ -252,7 +252,7 @@ func (e *env) mlflowUpgrade(clusterUp func()) string {
 	}
 	seeded := counts()
 	if seeded != "1 2 2 2" {
-		t.Fatalf("experiments, runs, model versions, version tags written: %q, want 1 2 2 2", seeded)
+		fatalf(t, "experiments, runs, model versions, version tags written: %q, want 1 2 2 2", seeded)
 	}
 
 	// 2. chapter 6 on the pinned MLflow: the same database, the db-upgrade init container first.
@@ -260,28 +260,28 @@ func (e *env) mlflowUpgrade(clusterUp func()) string {
 	requireChecks(t, e.up("chapter-6"))
 	t.Logf("TIMING up chapter-6 upgrading MLflow %s to %s %s", prevVersion, pinVersion, time.Since(start).Round(100*time.Millisecond))
 	if v := mlflowPy(t, "import mlflow; print(mlflow.__version__)"); lastLine(v) != pinVersion {
-		t.Fatalf("after the upgrade the server runs MLflow %q, want %s", v, pinVersion)
+		fatalf(t, "after the upgrade the server runs MLflow %q, want %s", v, pinVersion)
 	}
 	after := psqlValue(t, "mlflow", "mlflow", "select version_num from alembic_version")
 	logs := mustKubectl(t, "logs", "-n", "mlflow", "deploy/mlflow", "-c", "db-upgrade")
 	t.Logf("db-upgrade init container:\n%s", tail(logs, 30))
 	if !strings.Contains(logs, "schema "+before+": mlflow db upgrade") {
-		t.Errorf("the db-upgrade init container did not upgrade schema %s:\n%s", before, logs)
+		errorf(t, "the db-upgrade init container did not upgrade schema %s:\n%s", before, logs)
 	}
 	if after == before {
-		t.Fatalf("the schema is still at %s after the upgrade", before)
+		fatalf(t, "the schema is still at %s after the upgrade", before)
 	}
 	// The server found the schema current: it did not create or migrate tables itself.
 	server := mustKubectl(t, "logs", "-n", "mlflow", "deploy/mlflow", "-c", "mlflow")
 	for _, self := range []string{"Creating initial MLflow database tables", "Updating database tables"} {
 		if strings.Contains(server, self) {
-			t.Errorf("the server migrated the schema itself (%q), not the db-upgrade init container:\n%s", self, tail(server, 30))
+			errorf(t, "the server migrated the schema itself (%q), not the db-upgrade init container:\n%s", self, tail(server, 30))
 		}
 	}
 	t.Logf("schema %s (MLflow %s) -> %s (MLflow %s)", before, prevVersion, after, pinVersion)
 	requireChecks(t, e.must(10*time.Minute, "check", "chapter-6"))
 	if got := counts(); got != seeded {
-		t.Errorf("experiments, runs, model versions, version tags: %q after the upgrade, %q before", got, seeded)
+		errorf(t, "experiments, runs, model versions, version tags: %q after the upgrade, %q before", got, seeded)
 	}
 	t.Log(mlflowPy(t, upgradeVerify, prevVersion))
 	// The older image is used no more: off the node, so that the rest of the layer has the disk it
