@@ -211,6 +211,16 @@ def test_train_registers_a_model_version(mlflow_server: str) -> None:
     predicted = [int(p) for p in model.predict(sample)]
     assert predicted == [int(t) for t in target.iloc[[0, 60, 120]]]
 
+    # The model's requirements are the flavour's, pinned to what trained it, and MLflow itself.
+    import cloudpickle
+    import sklearn
+
+    req_file = mlflow.artifacts.download_artifacts(f"{first['model_uri']}/requirements.txt")
+    requirements = Path(req_file).read_text().split()
+    assert f"scikit-learn=={sklearn.__version__}" in requirements, requirements
+    assert f"cloudpickle=={cloudpickle.__version__}" in requirements, requirements
+    assert any(r.startswith("mlflow==") for r in requirements), requirements
+
     # Training again adds version 2 of the same registered model.
     second = _run_train(mlflow_server, "--model-name", name, "--c", "0.5")
     assert second["model_version"] == "2"
