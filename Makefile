@@ -133,7 +133,8 @@ kind-test: build kind-images
 # unloaded, after the real-container layer (hack/load-rerun.sh): failing again fails the run;
 # passing names it LOAD-SENSITIVE in the log, a defect to fix. Build failures, panics, timeouts and
 # more than 5 failed tests are not run again. Warm runs here: 1283, 1688 (one load rerun), 1702
-# (the first that kept image archives), 819 and 1814 s (one load rerun), against 1553-1925 s for
+# (the first that kept image archives), 819 and 1814 s (one load rerun), then 2128 (two load
+# reruns), 1788, 1954 and 1917 s (3359-3878 busy CPU-s: CPU-bound), against 1553-1925 s for
 # `make test-serial`, which keeps the layers apart: layer 4 beside the static checks only, then the
 # Go integration layer beside the examples' tests at a lower priority (nice).
 LOAD_RERUN := $(CURDIR)/bin/load-rerun
