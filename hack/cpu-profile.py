@@ -122,8 +122,6 @@ def main() -> int:
         # By the last command line sampled of the process and its ancestors (a PID reused within
         # one run would mislead it; Linux hands PIDs out in turn, so that takes very long runs).
         for key in seen:
-            if key in group_of:
-                continue
             pid, g = key[0], "(no group)"
             for _ in range(64):
                 if pid == me:

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/mlops-series/mlops-series/internal/images"
 )
@@ -298,7 +299,11 @@ func (k *Kind) exists(p *kindcluster.Provider) (bool, error) {
 }
 
 func (k *Kind) connect(ctx context.Context, p *kindcluster.Provider) (*Cluster, error) {
-	if err := k.requireRunning(ctx, p); err != nil {
+	all, err := k.listNodes(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.requireRunning(ctx, all); err != nil {
 		return nil, err
 	}
 	kc, err := p.KubeConfig(k.clusterName(), false)
@@ -432,14 +437,27 @@ func (k *Kind) Nodes(ctx context.Context) (ns []nodes.Node, exists bool, err err
 	if exists, err = k.exists(p); err != nil || !exists {
 		return nil, exists, err
 	}
-	ns, err = p.ListInternalNodes(k.clusterName())
+	all, err := k.listNodes(p)
 	if err != nil {
-		return nil, true, fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
-	}
-	if err := k.requireRunning(ctx, p); err != nil {
 		return nil, true, err
 	}
+	if err := k.requireRunning(ctx, all); err != nil {
+		return nil, true, err
+	}
+	if ns, err = nodeutils.InternalNodes(all); err != nil {
+		return nil, true, fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
+	}
 	return ns, true, nil
+}
+
+// listNodes lists every container of the cluster (its nodes and, for several control planes, the
+// load balancer in front of them).
+func (k *Kind) listNodes(p *kindcluster.Provider) ([]nodes.Node, error) {
+	all, err := p.ListNodes(k.clusterName())
+	if err != nil {
+		return nil, fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
+	}
+	return all, nil
 }
 
 // NodeStoppedError says that the kind cluster exists but some of its node containers are not
@@ -462,13 +480,9 @@ func (e *NodeStoppedError) Error() string {
 		e.Cluster, what, e.Engine, e.Engine, strings.Join(e.Nodes, " "), e.Engine, strings.Join(e.Nodes, " "))
 }
 
-// requireRunning returns a *NodeStoppedError when a node container of the cluster is not
+// requireRunning returns a *NodeStoppedError when one of the cluster's containers ns is not
 // running. The engine is asked by the containers' names (kind names a node after its container).
-func (k *Kind) requireRunning(ctx context.Context, p *kindcluster.Provider) error {
-	ns, err := p.ListNodes(k.clusterName())
-	if err != nil {
-		return fmt.Errorf("list nodes of kind cluster %s: %w", k.clusterName(), err)
-	}
+func (k *Kind) requireRunning(ctx context.Context, ns []nodes.Node) error {
 	if len(ns) == 0 {
 		return nil
 	}

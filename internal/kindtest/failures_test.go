@@ -52,16 +52,9 @@ func fatalf(t testing.TB, format string, a ...any) {
 
 func fatal(t testing.TB, a ...any) {
 	t.Helper()
-	msg := fmt.Sprint(a...)
+	msg := strings.TrimSuffix(fmt.Sprintln(a...), "\n") // as t.Fatal formats its operands
 	recordFailure(t, "fatal", msg)
 	t.Fatal(msg)
-}
-
-func errorln(t testing.TB, a ...any) {
-	t.Helper()
-	msg := fmt.Sprint(a...)
-	recordFailure(t, "error", msg)
-	t.Error(msg)
 }
 
 // A failure is appended to the file with the test's name, its first 25 lines and the count of the rest.
