@@ -305,37 +305,60 @@ assert len(versions) == 1, versions
 print("kept", exp.experiment_id, runs[0].info.run_id, versions[0].version)
 `
 
-// requireNoRestarts fails when a container in these namespaces restarted or was OOM-killed.
-func requireNoRestarts(t *testing.T, namespaces ...string) {
+// podStatuses are the container statuses of a namespace's pods, as kubectl prints them.
+type podStatuses struct {
+	Items []struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+		Status struct {
+			ContainerStatuses []struct {
+				Name         string `json:"name"`
+				RestartCount int    `json:"restartCount"`
+				Ready        bool   `json:"ready"`
+				LastState    struct {
+					Terminated *struct {
+						Reason   string `json:"reason"`
+						Message  string `json:"message"`
+						ExitCode int    `json:"exitCode"`
+					} `json:"terminated"`
+				} `json:"lastState"`
+			} `json:"containerStatuses"`
+		} `json:"status"`
+	} `json:"items"`
+}
+
+func pods(t *testing.T, ns string) podStatuses {
+	t.Helper()
+	var p podStatuses
+	if err := json.Unmarshal([]byte(mustKubectl(t, "get", "pods", "-n", ns, "-o", "json")), &p); err != nil {
+		fatalf(t, "pods of %s: %v", ns, err)
+	}
+	return p
+}
+
+// restartCounts returns namespace/pod/container -> restarts, for requireNoRestarts' baseline.
+func restartCounts(t *testing.T, namespaces ...string) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for _, ns := range namespaces {
+		for _, p := range pods(t, ns).Items {
+			for _, c := range p.Status.ContainerStatuses {
+				counts[ns+"/"+p.Metadata.Name+"/"+c.Name] = c.RestartCount
+			}
+		}
+	}
+	return counts
+}
+
+// requireNoRestarts fails when a container in these namespaces restarted or was OOM-killed more
+// often than baseline (from restartCounts; nil: never).
+func requireNoRestarts(t *testing.T, baseline map[string]int, namespaces ...string) {
 	t.Helper()
 	for _, ns := range namespaces {
-		var pods struct {
-			Items []struct {
-				Metadata struct {
-					Name string `json:"name"`
-				} `json:"metadata"`
-				Status struct {
-					ContainerStatuses []struct {
-						Name         string `json:"name"`
-						RestartCount int    `json:"restartCount"`
-						Ready        bool   `json:"ready"`
-						LastState    struct {
-							Terminated *struct {
-								Reason   string `json:"reason"`
-								Message  string `json:"message"`
-								ExitCode int    `json:"exitCode"`
-							} `json:"terminated"`
-						} `json:"lastState"`
-					} `json:"containerStatuses"`
-				} `json:"status"`
-			} `json:"items"`
-		}
-		if err := json.Unmarshal([]byte(mustKubectl(t, "get", "pods", "-n", ns, "-o", "json")), &pods); err != nil {
-			fatalf(t, "pods of %s: %v", ns, err)
-		}
-		for _, p := range pods.Items {
+		for _, p := range pods(t, ns).Items {
 			for _, c := range p.Status.ContainerStatuses {
-				if c.RestartCount == 0 {
+				if c.RestartCount <= baseline[ns+"/"+p.Metadata.Name+"/"+c.Name] {
 					continue
 				}
 				last := c.LastState.Terminated
@@ -377,13 +400,20 @@ func requireChecks(t *testing.T, out string) {
 }
 
 // TestChaptersOnKind: chapter 6 up on an older MLflow, then upgraded to the pinned one with its
-// experiments and model versions kept (upgrade_test.go); up of chapters 5, 8 and 10 on the kind
-// cluster the CLI created, each with its functional checks against the real pods; images build
-// and up of chapter 7 (the series' own images; predict and load checks) and of chapter 3 (a
-// notebook pod spawned by KubeSpawner runs code that logs to MLflow); a no-op re-up;
-// data kept across database pod deletions and a restart of the node container; down of a chapter;
-// down --all deleting the cluster; and a second up after down --all served from the local
-// engine's images (no registry is reachable here, so it pulls nothing from the network).
+// experiments and model versions kept (upgrade_test.go); a no-op re-up; chapter 9 (KubeRay and a
+// RayCluster of the series' own image, its training job logging to chapter 6's MLflow), then down
+// of that chapter; up of chapters 5 and 8 on the kind cluster the CLI created, each with its
+// functional checks against the real pods; data kept across database pod deletions and a restart
+// of the node container; up of chapters 10, 7 (the series' own images; predict and load checks)
+// and 3 (a notebook pod spawned by KubeSpawner runs code that logs to MLflow), and the whole path
+// across 8, 5, 6, 7 and 10; down --all deleting the cluster; and a second cluster: up of chapter 10
+// again after down --all, served from the local engine's images (no registry is reachable here,
+// so it pulls nothing from the network), and chapter 2 (a Git server and Flux) with a GitOps push.
+//
+// The order keeps few chapters running at once (the 2 CPUs of the CI machines run the other test
+// layers beside this one, and every pod that is up costs CPU while it idles): chapter 9 needs most
+// of the node's CPU requests and goes first, beside chapter 6 only; the node restart restarts only
+// the chapters whose data it is about; the second cluster holds two small chapters.
 func TestChaptersOnKind(t *testing.T) {
 	e := setup(t)
 	t.Cleanup(func() {
@@ -398,12 +428,12 @@ func TestChaptersOnKind(t *testing.T) {
 	// The images of the next chapters go into the node in the background while the foreground
 	// upgrades chapter 6 and brings chapters up (importing is mostly the node's containerd writing
 	// files; the ups mostly wait on pods), one chapter after another so that an up never loads what
-	// the background is loading: `images load` for chapters 5, 8 and 10; then chapters 7, 3 and 9 run
-	// images of the series' own, built as a reader builds them (images build, which loads them too,
-	// except chapter 9's, which goes up on the second cluster and is loaded by its up), on the
-	// Python base built here (no registry serves python:3.11-slim-bookworm here) with the
-	// machine's CA bundle for pip. Neither verb takes the cluster lock.
-	order := []string{"chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3", "chapter-9", "chapter-2"}
+	// the background is loading. Chapters 9, 7, 3 and 2 run images of the series' own, built as a
+	// reader builds them (images build, which loads them too, except chapter 2's, which goes up on
+	// the second cluster and is loaded by its up), on the Python base built here (no registry
+	// serves python:3.11-slim-bookworm here) with the machine's CA bundle for pip; chapters 5, 8 and
+	// 10 get `images load`. Neither verb takes the cluster lock.
+	order := []string{"chapter-9", "chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3", "chapter-2"}
 	built := map[string]chan int{}
 	for _, id := range order {
 		built[id] = make(chan int, 1)
@@ -426,8 +456,8 @@ func TestChaptersOnKind(t *testing.T) {
 				args = []string{"images", "build", id,
 					"--build-arg", "BASE=mlops-series.local/rootfs:py-bookworm", "--ca-file", "/etc/ssl/certs/ca-certificates.crt"}
 			}
-			if id == "chapter-9" || id == "chapter-2" {
-				// Chapters 9 and 2 go up on the second cluster (below): built now, loaded by their up.
+			if id == "chapter-2" {
+				// Chapter 2 goes up on the second cluster (below): built now, loaded by its up.
 				args = append(args, "--no-load")
 			}
 			out, code := e.run(45*time.Minute, args...)
@@ -439,6 +469,7 @@ func TestChaptersOnKind(t *testing.T) {
 			built[id] <- code
 		}
 	}
+	loaded := map[string]bool{"chapter-5": true, "chapter-8": true, "chapter-10": true}
 	waitBuilt := func(id string) {
 		t.Helper()
 		start := time.Now()
@@ -448,14 +479,19 @@ func TestChaptersOnKind(t *testing.T) {
 		t.Logf("TIMING waited %s for the images of %s", time.Since(start).Round(100*time.Millisecond), id)
 	}
 
-	// upBuilt brings up a chapter whose images the background built, requires its checks, and logs
-	// its time and the lines of its output that contain one of show.
+	// upBuilt brings up a chapter whose images the background built or loaded, requires its checks
+	// (and, for a chapter the background gave `images load`, that up loaded none of its images
+	// again), and logs its time and the lines of its output that
+	// contain one of show.
 	upBuilt := func(id string, show ...string) string {
 		t.Helper()
 		waitBuilt(id)
 		start := time.Now()
 		out := e.up(id)
 		requireChecks(t, out)
+		if loaded[id] && !strings.Contains(out, "images: loaded 0 of") {
+			errorf(t, "up %s loaded images the background had loaded:\n%s", id, out)
+		}
 		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
 		for _, l := range strings.Split(out, "\n") {
 			for _, s := range show {
@@ -489,51 +525,41 @@ func TestChaptersOnKind(t *testing.T) {
 		}
 	}
 
-	for _, id := range []string{"chapter-5", "chapter-8", "chapter-10"} {
-		waitBuilt(id)
-		start = time.Now()
-		out := e.up(id)
-		requireChecks(t, out)
-		if !strings.Contains(out, "images: loaded 0 of") {
-			errorf(t, "up %s loaded images the background had loaded:\n%s", id, out)
-		}
-		t.Logf("TIMING up %s %s", id, time.Since(start).Round(100*time.Millisecond))
-	}
-
-	// Chapter 7: up with its predict and load checks on the real pods.
-	upBuilt("chapter-7", "POST /predict")
-
-	// The whole path across chapters 8, 5, 6, 7 and 10: the DAG trains in a pod of chapter 7's
-	// image with Feast's features, the new version becomes the champion, the app answers with it
-	// and Prometheus counts its predictions.
+	// Chapter 9 beside chapter 6 only: the KubeRay operator and a RayCluster of the series' own Ray
+	// image; its training job runs on the workers and logs its run and model to chapter 6's MLflow
+	// (a series copy gives the Ray pods the tracking URI, as the chapter's README shows readers).
+	waitBuilt("chapter-9")
+	dir := seriesWithValues(t, "chapter-9-*", "raycluster.yaml",
+		"env:\n  - name: MLFLOW_TRACKING_URI\n    value: http://mlflow.mlflow.svc:5000\n")
 	start = time.Now()
-	out = e.must(20*time.Minute, "check", "path")
-	t.Logf("TIMING check path %s", time.Since(start).Round(100*time.Millisecond))
-	if !strings.Contains(out, "all 5 hops passed") {
-		errorf(t, "check path did not pass every hop:\n%s", out)
+	out = e.must(20*time.Minute, "up", "chapter-9", "--series", dir, "--kind-config", e.overlay)
+	requireChecks(t, out)
+	t.Logf("TIMING up chapter-9 %s", time.Since(start).Round(100*time.Millisecond))
+	m := regexp.MustCompile(`SUCCEEDED in .*logged MLflow run ([0-9a-f]{32})`).FindStringSubmatch(out)
+	if m == nil {
+		fatalf(t, "chapter-9's ray-job check names no MLflow run:\n%s", out)
 	}
-	// The training pod is deleted when it ends.
-	if left := mustKubectl(t, "get", "pods", "-n", "airflow", "-l", "kubernetes_pod_operator=True", "-o", "name"); strings.TrimSpace(left) != "" {
-		errorf(t, "the DAG's training pod was left behind: %s", left)
+	t.Logf("chapter-9: %s", strings.TrimSpace(m[0]))
+	// The run is in chapter 6's MLflow, with its metric and the model it logged.
+	t.Log(mlflowPy(t, rayRunVerify, m[1]))
+	requireNoRestarts(t, nil, "ray")
+
+	// down of one chapter removes its namespace (and the RayCluster with it); chapter 6 stays.
+	start = time.Now()
+	e.must(10*time.Minute, "down", "chapter-9")
+	t.Logf("TIMING down chapter-9 %s", time.Since(start).Round(100*time.Millisecond))
+	if out, err := kubectl(t, "get", "namespace", "ray", "-o", "name"); err == nil && out != "" {
+		errorf(t, "namespace ray still exists after down chapter-9: %s", out)
+	}
+	if out := mustKubectl(t, "get", "pods", "-n", "mlflow", "-o", "name"); !strings.Contains(out, "pod/mlflow-") {
+		errorf(t, "down chapter-9 took chapter 6's MLflow with it: %q", out)
 	}
 
-	// Chapter 3: up with its kernel check spawning a real notebook pod through KubeSpawner
-	// (chapter 6 is up: the kernel logs a run to MLflow, read back through MLflow's API) and
-	// TensorBoard's scalars API.
-	out = upBuilt("chapter-3", "JupyterHub ", "run iris-sgd")
-	if !strings.Contains(out, "logged MLflow run") {
-		errorf(t, "chapter-3's kernel check did not log to chapter 6's MLflow:\n%s", out)
+	for _, id := range []string{"chapter-5", "chapter-8"} {
+		upBuilt(id)
 	}
-	// The check's user and its server are gone: no notebook pod, no user volume left.
-	if left := mustKubectl(t, "get", "pods,pvc", "-n", "jupyterhub", "-l", "component=singleuser-server", "-o", "name"); strings.TrimSpace(left) != "" {
-		errorf(t, "the kernel check left a user's server behind: %s", left)
-	}
-	if left := mustKubectl(t, "get", "pvc", "-n", "jupyterhub", "-o", "name"); strings.Contains(left, "claim-") {
-		errorf(t, "the kernel check left a user's volume behind: %s", left)
-	}
-
 	// No container of the series restarted or was OOM-killed through the ups and checks.
-	requireNoRestarts(t, "mlflow", "airflow", "feast", "monitoring", "serving", "jupyterhub", "tensorboard")
+	requireNoRestarts(t, nil, "mlflow", "airflow", "feast")
 
 	// Data is kept: data written through the tools' own APIs must survive database pod deletions
 	// and a restart of the node container. The checks clean up after themselves, so the test
@@ -572,7 +598,7 @@ func TestChaptersOnKind(t *testing.T) {
 	}
 	waitReady(t, 10*time.Minute, restarted)
 	t.Logf("TIMING node restart to all pods ready %s", time.Since(start).Round(time.Second))
-	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8", "chapter-10", "chapter-7", "chapter-3"} {
+	for _, id := range []string{"chapter-6", "chapter-5", "chapter-8"} {
 		out, code := e.run(10*time.Minute, "check", id)
 		if code != 0 {
 			e.dump()
@@ -591,12 +617,43 @@ func TestChaptersOnKind(t *testing.T) {
 		`find /feast -name 'registry*.db' -exec sha256sum {} + | sort`); got != registry {
 		errorf(t, "feast registry changed across restarts:\nbefore %s\nafter  %s", registry, got)
 	}
+	// The restart restarted every container once; from here on none may restart again.
+	afterRestart := restartCounts(t, "mlflow", "airflow", "feast")
 
-	// down of one chapter removes its namespace; the others stay.
-	e.must(10*time.Minute, "down", "chapter-10")
-	if out, err := kubectl(t, "get", "namespace", "monitoring", "-o", "name"); err == nil && out != "" {
-		errorf(t, "namespace monitoring still exists after down chapter-10: %s", out)
+	upBuilt("chapter-10")
+	// Chapter 7: up with its predict and load checks on the real pods.
+	upBuilt("chapter-7", "POST /predict")
+
+	// The whole path across chapters 8, 5, 6, 7 and 10: the DAG trains in a pod of chapter 7's
+	// image with Feast's features, the new version becomes the champion, the app answers with it
+	// and Prometheus counts its predictions.
+	start = time.Now()
+	out = e.must(20*time.Minute, "check", "path")
+	t.Logf("TIMING check path %s", time.Since(start).Round(100*time.Millisecond))
+	if !strings.Contains(out, "all 5 hops passed") {
+		errorf(t, "check path did not pass every hop:\n%s", out)
 	}
+	// The training pod is deleted when it ends.
+	if left := mustKubectl(t, "get", "pods", "-n", "airflow", "-l", "kubernetes_pod_operator=True", "-o", "name"); strings.TrimSpace(left) != "" {
+		errorf(t, "the DAG's training pod was left behind: %s", left)
+	}
+
+	// Chapter 3: up with its kernel check spawning a real notebook pod through KubeSpawner
+	// (chapter 6 is up: the kernel logs a run to MLflow, read back through MLflow's API) and
+	// TensorBoard's scalars API.
+	out = upBuilt("chapter-3", "JupyterHub ", "run iris-sgd")
+	if !strings.Contains(out, "logged MLflow run") {
+		errorf(t, "chapter-3's kernel check did not log to chapter 6's MLflow:\n%s", out)
+	}
+	// The check's user and its server are gone: no notebook pod, no user volume left.
+	if left := mustKubectl(t, "get", "pods,pvc", "-n", "jupyterhub", "-l", "component=singleuser-server", "-o", "name"); strings.TrimSpace(left) != "" {
+		errorf(t, "the kernel check left a user's server behind: %s", left)
+	}
+	if left := mustKubectl(t, "get", "pvc", "-n", "jupyterhub", "-o", "name"); strings.Contains(left, "claim-") {
+		errorf(t, "the kernel check left a user's volume behind: %s", left)
+	}
+	requireNoRestarts(t, afterRestart, "mlflow", "airflow", "feast", "monitoring", "serving", "jupyterhub", "tensorboard")
+
 	start = time.Now()
 	out = e.must(10*time.Minute, "down", "--all")
 	t.Logf("TIMING down --all %s", time.Since(start).Round(100*time.Millisecond))
@@ -604,7 +661,7 @@ func TestChaptersOnKind(t *testing.T) {
 		fatal(t, "down --all left the kind node container")
 	}
 	// The cluster the CLI created goes whole: no chapter is uninstalled one by one first.
-	for _, id := range []string{"chapter-5", "chapter-6", "chapter-7", "chapter-8", "chapter-3"} {
+	for _, id := range []string{"chapter-5", "chapter-6", "chapter-7", "chapter-8", "chapter-10", "chapter-3"} {
 		if !strings.Contains(out, id+": removed with the cluster") {
 			errorf(t, "down --all does not say %s goes with the cluster:\n%s", id, out)
 		}
@@ -615,33 +672,12 @@ func TestChaptersOnKind(t *testing.T) {
 
 	// A reader's second up after down --all: every image comes from the local engine.
 	start = time.Now()
-	out = e.up("chapter-6")
+	out = e.up("chapter-10")
 	requireChecks(t, out)
-	t.Logf("TIMING up chapter-6 after down --all %s", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("TIMING up chapter-10 after down --all %s", time.Since(start).Round(100*time.Millisecond))
 	if !strings.Contains(out, "(through ") {
-		errorf(t, "up chapter-6 on the new cluster did not load its images through the share folder:\n%s", out)
+		errorf(t, "up chapter-10 on the new cluster did not load its images through the share folder:\n%s", out)
 	}
-
-	// Chapter 9 on this second cluster: on the first, chapters 3 to 10 had requested all of the
-	// node's CPUs. The KubeRay operator and a RayCluster of the series' own Ray image (built in
-	// the background, loaded by up); its training job runs on the workers and logs its run and
-	// model to chapter 6's MLflow (a series copy gives the Ray pods the tracking URI, as the
-	// chapter's README shows readers).
-	waitBuilt("chapter-9")
-	dir := seriesWithValues(t, "chapter-9-*", "raycluster.yaml",
-		"env:\n  - name: MLFLOW_TRACKING_URI\n    value: http://mlflow.mlflow.svc:5000\n")
-	start = time.Now()
-	out = e.must(20*time.Minute, "up", "chapter-9", "--series", dir, "--kind-config", e.overlay)
-	requireChecks(t, out)
-	t.Logf("TIMING up chapter-9 %s", time.Since(start).Round(100*time.Millisecond))
-	m := regexp.MustCompile(`SUCCEEDED in .*logged MLflow run ([0-9a-f]{32})`).FindStringSubmatch(out)
-	if m == nil {
-		fatalf(t, "chapter-9's ray-job check names no MLflow run:\n%s", out)
-	}
-	t.Logf("chapter-9: %s", strings.TrimSpace(m[0]))
-	// The run is in chapter 6's MLflow, with its metric and the model it logged.
-	t.Log(mlflowPy(t, rayRunVerify, m[1]))
-	requireNoRestarts(t, "mlflow", "ray")
 
 	// Chapter 2 on the same cluster: the Git server (the series' own image) gets gitops/ pushed
 	// by up, Flux's controllers (stand-ins built from the same Go modules) sync it; then a change
@@ -676,7 +712,7 @@ func TestChaptersOnKind(t *testing.T) {
 	if !strings.Contains(out, strings.TrimSpace(head)) {
 		errorf(t, "after the Git server's pod was replaced the repository is not at %s:\n%s", head, out)
 	}
-	requireNoRestarts(t, "git", "flux-system")
+	requireNoRestarts(t, nil, "git", "flux-system", "monitoring")
 	e.must(10*time.Minute, "down", "--all")
 	if exists(t) {
 		fatal(t, "down --all left the kind node container")
