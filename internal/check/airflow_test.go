@@ -47,8 +47,8 @@ const airflowBrokenDAG = `from airflow.sdk import dag
 raise ImportError("deliberately broken DAG file")
 `
 
-// airflowGetDAG reads a DAG's is_paused through the API, with the server's admin credentials.
-func airflowGetDAG(t *testing.T, srv *nativetest.AirflowServer, dag string) bool {
+// airflowClient is an API client logged in with the server's admin credentials.
+func airflowClient(t *testing.T, srv *nativetest.AirflowServer) *apiClient {
 	t.Helper()
 	c, _, _, err := newAPIClient(airflowAPIServer, nil, srv.URL)
 	if err != nil {
@@ -57,16 +57,21 @@ func airflowGetDAG(t *testing.T, srv *nativetest.AirflowServer, dag string) bool
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	ctx := t.Context()
-	if err := c.do(ctx, "log in", http.MethodPost, "/auth/token", "",
+	if err := c.do(t.Context(), "log in", http.MethodPost, "/auth/token", "",
 		map[string]string{"username": srv.Username, "password": srv.Password}, &tok); err != nil {
 		t.Fatal(err)
 	}
 	c.Token = tok.AccessToken
+	return c
+}
+
+// airflowGetDAG reads a DAG's is_paused through the API, with the server's admin credentials.
+func airflowGetDAG(t *testing.T, srv *nativetest.AirflowServer, dag string) bool {
+	t.Helper()
 	var d struct {
 		IsPaused bool `json:"is_paused"`
 	}
-	if err := c.do(ctx, "get DAG", http.MethodGet, "/api/v2/dags/"+dag, "", nil, &d); err != nil {
+	if err := airflowClient(t, srv).do(t.Context(), "get DAG", http.MethodGet, "/api/v2/dags/"+dag, "", nil, &d); err != nil {
 		t.Fatal(err)
 	}
 	return d.IsPaused
@@ -188,6 +193,29 @@ func TestAirflowDAGRun(t *testing.T) {
 		if err == nil || !strings.Contains(out, "(threshold 0 s)") {
 			t.Errorf("the probe passes on a heartbeat older than its threshold: %v: %s", err, out)
 		}
+	})
+
+	// nativetest.Airflow parses a DAG file again only when it changed (min_file_process_interval
+	// 600 s): a file written after the first parse must still be parsed again within seconds.
+	t.Run("a changed DAG file is parsed again", func(t *testing.T) {
+		defer dumpLogs(t)
+		if err := os.WriteFile(filepath.Join(dags, "always_fails.py"),
+			[]byte(airflowFailingDAG+"\n\n@dag(dag_id=\"added_later\", schedule=None)\ndef added_later():\n    pass\n\n\nadded_later()\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := airflowClient(t, srv)
+		start := time.Now()
+		for {
+			err := c.do(t.Context(), "get DAG", http.MethodGet, "/api/v2/dags/added_later", "", nil, nil)
+			if err == nil {
+				break
+			}
+			if time.Since(start) > time.Minute {
+				t.Fatalf("the changed file was not parsed again within a minute: %v", err)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		t.Logf("added_later known %s after the file changed", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("wrong password", func(t *testing.T) {

@@ -134,7 +134,10 @@ func AirflowWithPassword(t testing.TB, dagsDir, password string) *AirflowServer 
 		"AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=" + strconv.Itoa(healthPort),
 		// New and changed DAG files are picked up within seconds (the default is 5 minutes).
 		"AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5",
-		"AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=5",
+		// A file is parsed again only when it changed (Airflow re-queues a file whose mtime is newer
+		// than its last parse whatever this interval, file_parsing_sort_mode modified_time): parsing
+		// the unchanged chapter-5 DAG every 5 s cost the DAG processor 0.09 CPU while idle.
+		"AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=600",
 		"AIRFLOW__METRICS__STATSD_ON=False",
 		"HOME=" + home,
 		"NO_COLOR=1",

@@ -141,6 +141,8 @@ database, the JWT secret and the execution API URL, or tasks fail with "Invalid 
       key: api-secret-key
 - name: AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL
   value: {{ .Values.dagProcessor.refreshInterval | quote }}
+- name: AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL
+  value: {{ .Values.dagProcessor.minFileProcessInterval | quote }}
 {{- if .Values.statsd.enabled }}
 - name: AIRFLOW__METRICS__STATSD_ON
   value: "True"
