@@ -95,6 +95,12 @@ def kind_nodes() -> list[str]:
     return p.stdout.split()
 
 
+def pod_uid(rel: str) -> str | None:
+    """The pod UID of a pod's cgroup path (dashed), or None for any other cgroup."""
+    m = POD.search(rel.rsplit(os.sep, 1)[-1]) if os.sep in rel else None
+    return m.group(1).replace("_", "-") if m else None
+
+
 def container_of(rel: str) -> str:
     first = rel.split(os.sep)[0]
     m = NODE_V2.match(first)
@@ -121,9 +127,8 @@ def report(samples: Iterator[dict]) -> str:
         if os.sep not in k:
             nodes[container_of(k)] += v
             continue
-        m = POD.search(k.rsplit(os.sep, 1)[-1])
-        if m:
-            uid = m.group(1).replace("_", "-")
+        uid = pod_uid(k)
+        if uid:
             pods[names.get(uid, "pod " + uid)] += v
     span = (last_t - first_t) if first_t is not None and last_t is not None else 0
     lines = [f"sampled {span:.0f} s; CPU-s per node container, then per pod (static pods show as 'pod UID')"]
@@ -161,10 +166,19 @@ def main(argv: list[str]) -> int:
     if not os.path.isdir(root):
         print(f"pod-cpu: no cgroup folder {root} (is Docker running here?)", file=sys.stderr)
         return 2
+    # The nodes are asked for pod names only when a pod UID not asked about before shows up: the
+    # `kubectl` run inside a node is CPU time of the node being measured. Static pods' UIDs (their
+    # config hash, not their mirror pod's) never get a name and are asked about once.
+    asked: set[str] = set()
     with open(a.out, "w") as out:
         proc = subprocess.Popen(cmd)
         while True:
-            out.write(json.dumps({"t": time.time(), "cg": walk(root), "names": {} if a.no_names else pod_names(kind_nodes())}) + "\n")
+            cg, names = walk(root), {}
+            new = {u for u in map(pod_uid, cg) if u} - asked
+            if new and not a.no_names:
+                names = pod_names(kind_nodes())
+                asked |= new
+            out.write(json.dumps({"t": time.time(), "cg": cg, "names": names}) + "\n")
             out.flush()
             try:
                 proc.wait(timeout=a.interval)
