@@ -84,13 +84,16 @@ def sample(
         key = (pid, fields[19])
         prev = seen.get(key)
         # A process first seen between fork and exec is labelled again once it has exec'd.
-        fresh = not (prev and prev[4] == comm)
-        name = label(pid, comm) if fresh else prev[0]
+        name = prev[0] if prev and prev[4] == comm else label(pid, comm)
         seen[key] = (name, own, children, fields[1], comm)
         if cmds is not None:
             # Read at every sample: a child forked by a shell has its parent's command line until
-            # it execs, and exec of a program of the same name leaves comm unchanged.
-            cmds[pid] = (fields[1], cmdline(pid))
+            # it execs, and exec of a program of the same name leaves comm unchanged. A zombie
+            # (ended, not yet reaped: long enough to be sampled on a loaded machine) or a process
+            # gone since its stat was read has an empty command line: the last one read is kept.
+            line = cmdline(pid)
+            if line or pid not in cmds:
+                cmds[pid] = (fields[1], line)
 
 
 def busy() -> float:

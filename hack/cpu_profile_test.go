@@ -2,7 +2,9 @@ package hack
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -44,16 +46,31 @@ exit 3`
 }
 
 // --group charges a process to the group its own command line names, or else the one its nearest
-// ancestor's names: here a python3 whose code names group one, and one under a shell naming two.
+// ancestor's names: here a python3 whose code names group one, one under a shell naming two, and
+// one under a shell naming three that stays a zombie for a second after it ended (its command
+// line then reads empty, as a loaded machine shows when the parent is slow to reap it: CI charged
+// such a child to its grandparent's group once).
 func TestCPUProfileGroups(t *testing.T) {
+	zombie := filepath.Join(t.TempDir(), "zombie.py")
+	// The group's name is joined at run time so that this parent's own command line names none.
+	code := `import os, subprocess, time
+p = subprocess.Popen(["bash", "-c", "python3 -c 'sum(range(60_000_000))'; true  # grp-" + "three"])
+os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+time.sleep(1)
+p.wait()
+`
+	if err := os.WriteFile(zombie, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	script := `python3 -c 'sum(range(60_000_000))  # grp-one'
-bash -c "python3 -c 'sum(range(60_000_000))'; true  # grp-two"`
+bash -c "python3 -c 'sum(range(60_000_000))'; true  # grp-two"
+python3 ` + zombie
 	out, err := exec.Command("python3", "cpu-profile.py", "-i", "0.2", "-g", `grp-(\w+)`, "--", "bash", "-c", script).Output()
 	if err != nil {
 		t.Fatalf("cpu-profile.py: %v\n%s", err, out)
 	}
 	t.Logf("\n%s", out)
-	for _, g := range []string{"one", "two"} {
+	for _, g := range []string{"one", "two", "three"} {
 		m := regexp.MustCompile(`(?m)^\s*([0-9.]+)\s+[0-9.]+%\s+` + g + `$`).FindSubmatch(out)
 		if m == nil {
 			t.Errorf("no group %s in the report", g)
