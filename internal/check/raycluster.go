@@ -3,14 +3,12 @@ package check
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -25,22 +23,6 @@ const RayClusterParamWorkers = "workers"
 
 // rayClusterGVR is KubeRay's RayCluster (ray.io/v1).
 var rayClusterGVR = schema.GroupVersionResource{Group: "ray.io", Version: "v1", Resource: "rayclusters"}
-
-// rayClusterStatus is the part of a RayCluster's status the check reads (KubeRay v1.x).
-type rayClusterStatus struct {
-	State                   string `json:"state"`
-	Reason                  string `json:"reason"`
-	DesiredWorkerReplicas   int    `json:"desiredWorkerReplicas"`
-	ReadyWorkerReplicas     int    `json:"readyWorkerReplicas"`
-	AvailableWorkerReplicas int    `json:"availableWorkerReplicas"`
-	ObservedGeneration      int64  `json:"observedGeneration"`
-	Head                    struct {
-		PodName   string `json:"podName"`
-		PodIP     string `json:"podIP"`
-		ServiceIP string `json:"serviceIP"`
-	} `json:"head"`
-	Conditions []metav1.Condition `json:"conditions"`
-}
 
 // RayClusterReady waits (polling until ctx ends) for the RayCluster name in namespace to be ready as
 // its operator sees it: state "ready", its status written for the current spec (observedGeneration),
@@ -93,71 +75,9 @@ func rayClusterOnce(ctx context.Context, dyn dynamic.Interface, namespace, name 
 
 // rayClusterVerdict judges a RayCluster object (see RayClusterReady).
 func rayClusterVerdict(u *unstructured.Unstructured, minWorkers int) (msg string, done bool, err error) {
-	var st rayClusterStatus
-	if raw, ok := u.Object["status"].(map[string]any); ok {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &st); err != nil {
-			return "", false, fmt.Errorf("RayCluster %s/%s: status: %w", u.GetNamespace(), u.GetName(), err)
-		}
-	}
 	want := minWorkers
 	if want <= 0 {
-		want = max(st.DesiredWorkerReplicas, rayClusterSpecWorkers(u), 1)
+		want = max(deploy.RayClusterWorkersAsked(u), 1)
 	}
-	id := u.GetNamespace() + "/" + u.GetName()
-	state := st.State
-	if state == "" {
-		state = "not reported yet"
-	}
-	summary := fmt.Sprintf("state %s, %d of %d workers Ready", state, st.ReadyWorkerReplicas, want)
-	switch {
-	case st.ObservedGeneration < u.GetGeneration() && st.ObservedGeneration != 0:
-		return fmt.Sprintf("RayCluster %s: the operator has not yet handled its latest change (generation %d, status for %d); %s",
-			id, u.GetGeneration(), st.ObservedGeneration, summary), false, nil
-	case st.State != "ready" || st.ReadyWorkerReplicas < want:
-		detail := ""
-		if st.Reason != "" {
-			detail += "; reason: " + st.Reason
-		}
-		if conds := rayConditions(st.Conditions); conds != "" {
-			detail += "; conditions: " + conds
-		}
-		if st.State == "" && len(st.Conditions) == 0 {
-			detail += " (no status at all: is the KubeRay operator running?)"
-		}
-		return fmt.Sprintf("RayCluster %s not ready: %s%s", id, summary, detail), false, nil
-	}
-	head := st.Head.PodName
-	if head == "" {
-		head = "head"
-	}
-	if st.Head.PodIP != "" {
-		head += " at " + st.Head.PodIP
-	}
-	return fmt.Sprintf("RayCluster %s ready: %d of %d workers Ready, %s", id, st.ReadyWorkerReplicas, want, head), true, nil
-}
-
-// rayClusterSpecWorkers is the number of worker pods the RayCluster asks for: what the footprint
-// counts, every pod template but the head's (deploy.PodSpecs: replicas × numOfHosts per group).
-func rayClusterSpecWorkers(u *unstructured.Unstructured) int {
-	n := int64(0)
-	for _, ps := range deploy.PodSpecs(u) {
-		if ps.Name != "head" {
-			n += ps.Replicas
-		}
-	}
-	return int(n)
-}
-
-// rayConditions lists conditions as Type=Status (Reason), sorted by type.
-func rayConditions(cs []metav1.Condition) string {
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
-		s := c.Type + "=" + string(c.Status)
-		if c.Reason != "" {
-			s += " (" + c.Reason + ")"
-		}
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return deploy.RayClusterVerdict(u, want)
 }

@@ -155,7 +155,7 @@ func (h *Helm) Apply(ctx context.Context, r *Release, timeout time.Duration) (Ou
 		in.Namespace = r.Namespace()
 		in.WaitStrategy = kube.StatusWatcherStrategy
 		in.WaitForJobs = true
-		in.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
+		in.WaitOptions = waitOptions(ctx, cfg)
 		in.Timeout = timeout
 		in.Labels = labels
 		in.Description = "mlops-series up " + r.Chapter.ID()
@@ -169,7 +169,7 @@ func (h *Helm) Apply(ctx context.Context, r *Release, timeout time.Duration) (Ou
 	up.Namespace = r.Namespace()
 	up.WaitStrategy = kube.StatusWatcherStrategy
 	up.WaitForJobs = true
-	up.WaitOptions = []kube.WaitOption{kube.WithWaitContext(ctx)}
+	up.WaitOptions = waitOptions(ctx, cfg)
 	up.Timeout = timeout
 	up.Labels = labels
 	up.MaxHistory = 5
@@ -210,11 +210,23 @@ func (h *Helm) waitReady(ctx context.Context, cfg *action.Configuration, rel *re
 	if !ok {
 		return fmt.Errorf("unexpected kube client %T", cfg.KubeClient)
 	}
-	w, err := kc.GetWaiterWithOptions(kube.StatusWatcherStrategy, kube.WithWaitContext(ctx))
+	w, err := kc.GetWaiterWithOptions(kube.StatusWatcherStrategy, waitOptions(ctx, cfg)...)
 	if err != nil {
 		return err
 	}
 	return w.WaitWithJobs(resources, timeout)
+}
+
+// waitOptions are the options of every wait for a release's readiness: ctx ends it, and the status
+// readers of statusReaders judge the kinds kstatus's generic rule cannot (a RayCluster). Without
+// a REST mapper (the cluster does not answer) Helm's own readers are used alone: the install then
+// fails on the same unreachable cluster with Helm's error.
+func waitOptions(ctx context.Context, cfg *action.Configuration) []kube.WaitOption {
+	opts := []kube.WaitOption{kube.WithWaitContext(ctx)}
+	if mapper, err := cfg.RESTClientGetter.ToRESTMapper(); err == nil {
+		opts = append(opts, kube.WithKStatusReaders(statusReaders(mapper)...))
+	}
+	return opts
 }
 
 // explain wraps an install/upgrade/wait error with the evidence of what is not ready.
