@@ -10,19 +10,29 @@
 # 100 ms: the dashboard answered at 86 s, and the raylet died at 68 s with "Timed out waiting for
 # file .../dashboard_agent_listen_port_<node id>" (Ray 2.60 waits 30 s for it; setting
 # RAY_agent_register_timeout_ms does not change that wait).
+#
+# HOGS=N runs N busy Python loops beside the head (in its CPU group), and NICE=K starts the head at
+# niceness K (nativetest.Ray starts it at -5 as root): QUOTA_MS=0 sets no quota. Measured here with
+# `sudo HOGS=24 bash hack/ray-starve.sh 0 240` and NICE=0: `ray start` ended after 132 s ("The
+# current node timed out during startup"); with NICE=-5 its job API answered at 45 s and it still
+# ran at 150 s.
 set -euo pipefail
 quota_ms=${1:-15}
 secs=${2:-240}
 p=${3:-36100}
+hogs=${HOGS:-0}
+nice=${NICE:-0}
 venv="${MLOPS_VENVS:-${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-series}/venvs}/ray/bin"
 [ -x "$venv/ray" ] || { echo "ray-starve.sh: no $venv/ray: run make deps first" >&2; exit 1; }
 [ -w /sys/fs/cgroup/cpu ] || { echo "ray-starve.sh: needs root and cgroup v1's cpu controller (/sys/fs/cgroup/cpu)" >&2; exit 1; }
 group=/sys/fs/cgroup/cpu/ray-starve-$$
 mkdir "$group"
-echo $(( quota_ms * 1000 )) > "$group/cpu.cfs_quota_us"
+[ "$quota_ms" -gt 0 ] && echo $(( quota_ms * 1000 )) > "$group/cpu.cfs_quota_us"
 tmp=$(mktemp -d /tmp/ray-starve-XXXX)
 pid=""
+hog_pids=()
 cleanup() {
+  [ ${#hog_pids[@]} -gt 0 ] && kill "${hog_pids[@]}" 2>/dev/null || true
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   sleep 2
   pkill -9 -f -- "--temp-dir=$tmp" 2>/dev/null || true
@@ -34,8 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 echo $$ > "$group/cgroup.procs"
+for _ in $(seq "$hogs"); do python3 -c 'while True: pass' & hog_pids+=($!); done
 PATH=$venv:$PATH RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled RAY_ADDRESS= \
-  "$venv/ray" start --head --block --disable-usage-stats --num-cpus=2 --object-store-memory=100000000 \
+  nice -n "$nice" "$venv/ray" start --head --block --disable-usage-stats --num-cpus=2 --object-store-memory=100000000 \
   --include-dashboard=true --dashboard-host=127.0.0.1 --temp-dir="$tmp" --port=$p --dashboard-port=$((p + 1)) \
   --ray-client-server-port=$((p + 2)) --dashboard-agent-listen-port=$((p + 3)) --dashboard-agent-grpc-port=$((p + 4)) \
   --runtime-env-agent-port=$((p + 5)) --metrics-export-port=$((p + 6)) --node-manager-port=$((p + 7)) \
