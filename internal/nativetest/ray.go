@@ -119,7 +119,8 @@ func startRay(t testing.TB, attempt int, bin string, extraEnv []string) (*RayHea
 	// ready, where the test may raise it (as root: CI): Ray 2.60 gives its raylet fixed 30 s waits
 	// (above) that a machine busy with the other suites can miss, as a pod without a CPU request
 	// would; a pod here has one. Measured with 24 busy loops beside a head on this machine's 2
-	// CPUs: at nice 0 `ray start` ended after 132 s; at nice -5 the head was ready in 67 s.
+	// CPUs (hack/ray-starve.sh, HOGS=24): at nice 0 `ray start` ended after 132 s; at nice -5 its
+	// job API answered at 45 s and it kept running.
 	boosted := false
 	if nice, err := exec.LookPath("nice"); err == nil && os.Geteuid() == 0 {
 		argv = append([]string{nice, "-n", strconv.Itoa(rayStartNice)}, argv...)
